@@ -1,0 +1,105 @@
+/**
+ * `yalb check`: validate lb.yaml without starting anything, like `nginx -t`.
+ * A pure command: it gets its arguments and two print functions and returns
+ * the exit code; src/cli.ts owns process.argv, the streams and process.exit.
+ */
+import { parseArgs } from 'node:util';
+import { formatIssue, loadConfig, type ConfigIssue } from '../../config/load.js';
+import { badUsage as usageError, type CommandIo } from '../io.js';
+
+
+/** CHECK_FORMATS lists the values `--format` accepts. */
+export const CHECK_FORMATS = ['text', 'json', 'github'] as const;
+/** CheckFormat is one of CHECK_FORMATS. */
+export type CheckFormat = (typeof CHECK_FORMATS)[number];
+
+/** usage is the help text of `yalb check`. */
+export const usage = `Usage: yalb check [-c FILE] [--format text|json|github]
+
+Validate a config file without starting the balancer. Every problem is
+reported as file:line:col: message.
+
+Options:
+  -c, --config FILE   config file to check (default: ./lb.yaml)
+      --format FMT    text   (default) problems on stderr, "FILE: ok (…)" on stdout
+                      json   {"ok":…,"file":…,"issues":[…]} on stdout
+                      github one ::error annotation per problem on stdout (GitHub Actions)
+  -h, --help          show this help
+
+Exit status: 0 valid, 1 invalid or unreadable, 2 bad usage.
+
+Examples:
+  yalb check
+  yalb check -c /etc/yalb/lb.yaml
+  yalb check --format github -c deploy/lb.yaml`;
+
+/** runCheck runs `yalb check` with the arguments after the command name and returns the exit code. */
+export async function runCheck(args: string[], io: CommandIo): Promise<number> {
+  let values: { config?: string | undefined; format?: string | undefined; help?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string', short: 'c' },
+        format: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    return badUsage(io, (err as Error).message);
+  }
+  if (values.help) {
+    io.out(usage);
+    return 0;
+  }
+  const format = values.format ?? 'text';
+  if (!isCheckFormat(format)) return badUsage(io, `unknown --format "${format}" (expected ${CHECK_FORMATS.join(', ')})`);
+  const file = values.config ?? 'lb.yaml';
+  if (file === '') return badUsage(io, '--config needs a file name');
+
+  const result = await loadConfig(file);
+  const issues = result.ok ? [] : result.issues;
+  const summary = result.ok
+    ? `${file}: ok (${plural(result.config.backends.length, 'backend')}, strategy ${result.config.strategy})`
+    : '';
+  switch (format) {
+    case 'json':
+      io.out(JSON.stringify({ ok: result.ok, file, issues }));
+      break;
+    case 'github':
+      if (result.ok) io.out(summary);
+      for (const i of issues) io.out(githubAnnotation(i));
+      break;
+    case 'text':
+      if (result.ok) io.out(summary);
+      for (const i of issues) io.err(formatIssue(i));
+      break;
+  }
+  return result.ok ? 0 : 1;
+}
+
+/**
+ * githubAnnotation renders an issue as a GitHub Actions workflow command,
+ * `::error file=F,line=L,col=C::message`, escaped as the runner expects
+ * (% CR LF in the message; also : and , in the properties).
+ */
+export function githubAnnotation(i: ConfigIssue): string {
+  const data = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const prop = (s: string) => data(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const message = formatIssue(i).slice(`${i.file}:${i.line}:${i.col}: `.length);
+  return `::error file=${prop(i.file.replace(/^\.\//, ''))},line=${i.line},col=${i.col}::${data(message)}`;
+}
+
+function isCheckFormat(s: string): s is CheckFormat {
+  return (CHECK_FORMATS as readonly string[]).includes(s);
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function badUsage(io: CommandIo, message: string): number {
+  return usageError(io, `check: ${message}`, usage);
+}

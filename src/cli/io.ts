@@ -1,0 +1,16 @@
+/**
+ * What every command gets instead of process globals: two print functions.
+ * Only src/cli.ts touches process.stdout, process.argv and process.exit.
+ */
+
+/** CommandIo is where a command prints: `out` for results (stdout), `err` for problems (stderr); each call is one line or block, without the trailing newline. */
+export interface CommandIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** badUsage prints a usage error and returns exit code 2. */
+export function badUsage(io: CommandIo, message: string, usage: string): number {
+  io.err(`yalb: ${message}\n\n${usage}`);
+  return 2;
+}

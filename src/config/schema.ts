@@ -1,0 +1,220 @@
+/**
+ * The zod schema of lb.yaml: the single source of truth for validation, for
+ * the `LbConfig` type (never written by hand) and, through json-schema.ts,
+ * for the JSON Schema editors use. Every field says its unit and default.
+ */
+import { z } from 'zod';
+import { parseListen } from './address.js';
+import {
+  DURATION_PATTERN, PERCENT_PATTERN, SIZE_PATTERN, parseDuration, parsePercent, parseSize,
+} from './units.js';
+
+/** STRATEGY_NAMES lists every value `strategy:` accepts. */
+export const STRATEGY_NAMES = [
+  'round-robin', 'weighted-round-robin', 'least-connections', 'random-two', 'ip-hash', 'hash',
+] as const;
+/** StrategyName is one of STRATEGY_NAMES. */
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+
+const duration = (what: string) =>
+  z.union([
+    z.int().nonnegative(),
+    z.string().regex(new RegExp(DURATION_PATTERN), { error: `${what}: expected a duration like "500ms", "20s", "1m" or a whole number of milliseconds` }),
+  ], { error: `${what}: expected a duration like "500ms", "20s", "1m" or a whole number of milliseconds` })
+    .transform((v) => parseDuration(v) as number);
+
+const size = (what: string) =>
+  z.union([
+    z.int().nonnegative(),
+    z.string().regex(new RegExp(SIZE_PATTERN), { error: `${what}: expected a size like "64KiB", "1MiB" or a whole number of bytes` }),
+  ], { error: `${what}: expected a size like "64KiB", "1MiB" or a whole number of bytes` })
+    .transform((v) => parseSize(v) as number);
+
+const percent = (what: string) =>
+  z.union([
+    z.number().min(0).max(100),
+    z.string().regex(new RegExp(PERCENT_PATTERN), { error: `${what}: expected a percentage like "20%"` }),
+  ], { error: `${what}: expected a percentage like "20%" (0% to 100%)` })
+    .transform((v, ctx) => {
+      const f = parsePercent(v);
+      if (f === undefined) {
+        ctx.addIssue({ code: 'custom', message: `${what}: must be between 0% and 100%` });
+        return z.NEVER;
+      }
+      return f;
+    });
+
+const listenAddress = z.union([z.string(), z.int()])
+  .transform((v, ctx) => {
+    const r = parseListen(v);
+    if (typeof r === 'string') {
+      ctx.addIssue({ code: 'custom', message: r });
+      return z.NEVER;
+    }
+    return r;
+  });
+
+/**
+ * normalizeBackendUrl gives the key a backend's state is stored under:
+ * lower-case scheme and host, default port dropped, no trailing slash.
+ * Returns an error message for anything that is not a plain http(s) origin.
+ */
+export function normalizeBackendUrl(raw: string): { url: string } | { error: string } {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return { error: `not a URL: "${raw}" (expected http://host:port)` };
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { error: `backend URL must use http:// or https://, got "${u.protocol}"` };
+  if (u.username || u.password) return { error: 'backend URL must not carry credentials' };
+  if (u.search || u.hash) return { error: 'backend URL must not have a query or fragment' };
+  if (u.pathname !== '/' && u.pathname !== '') return { error: `backend URL must not have a path (got "${u.pathname}")` };
+  return { url: `${u.protocol}//${u.host}` };
+}
+
+const backendUrl = z.string({ error: 'backend url: expected a string like "http://127.0.0.1:3031"' })
+  .transform((v, ctx) => {
+    const r = normalizeBackendUrl(v);
+    if ('error' in r) {
+      ctx.addIssue({ code: 'custom', message: r.error });
+      return z.NEVER;
+    }
+    return r.url;
+  })
+  .meta({ description: 'Backend origin, http:// or https:// with host and port; no path. Unique after normalisation.', format: 'uri' });
+
+const BackendSchema = z.strictObject({
+  url: backendUrl,
+  weight: z.int().min(1).max(10_000).default(1)
+    .describe('Relative share of requests for the weighted strategies; integer >= 1 (default 1).'),
+  drain: z.boolean().default(false)
+    .describe('true = take no new requests while in-flight ones finish; still probed (default false).'),
+});
+
+const HASH_KEY_PATTERN = '^(ip|(header|cookie|query):[^\\s:]+)$';
+
+const RetrySchema = z.strictObject({
+  sameBackend: z.int().min(0).max(10).default(3)
+    .describe('Retries on one backend after a connect failure, before it is marked down and the next backend is tried (default 3).'),
+  delay: duration('retry.delay').prefault('10ms')
+    .describe('Wait between retries on the same backend (default 10ms).'),
+  maxAttempts: z.int().min(1).max(10).default(3)
+    .describe('Distinct backends tried per request before answering 502 (default 3).'),
+  budget: percent('retry.budget').prefault('20%')
+    .describe('At most this share of in-flight requests may be retries; a floor of 3 retries per second always applies (default 20%).'),
+  bufferLimit: size('retry.bufferLimit').prefault('64KiB')
+    .describe('Request bodies up to this size are buffered so they can be replayed on another backend (default 64KiB).'),
+});
+
+const TimeoutsSchema = z.strictObject({
+  connect: duration('timeouts.connect').prefault('5s')
+    .describe('TCP connect to a backend; exceeded counts as a connect failure and is retried (default 5s).'),
+  response: duration('timeouts.response').prefault('60s')
+    .describe('Request sent to first response byte; exceeded answers 504 (default 60s).'),
+  idle: duration('timeouts.idle').prefault('60s')
+    .describe('No byte either way on an open exchange; exceeded closes both sides (default 60s).'),
+});
+
+const HealthCheckSchema = z.strictObject({
+  interval: duration('healthCheck.interval').prefault('20s')
+    .describe('Time between probes of each backend; probes start at once (default 20s).'),
+  timeout: duration('healthCheck.timeout').prefault('2s')
+    .describe('Time a probe may take before it counts as failed (default 2s).'),
+  path: z.string().regex(/^\//, { error: 'healthCheck.path must start with "/"' }).optional()
+    .describe('HTTP GET this path as the probe; absent = TCP connect probe (default: absent).'),
+  expectStatus: z.string().regex(/^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/, { error: 'healthCheck.expectStatus: expected "200", "200-399" or "200,204"' })
+    .default('200-399')
+    .describe('Status codes that pass an HTTP probe: "200", "200-399", "200,204" (default 200-399).'),
+  rise: z.int().min(1).max(100).default(2)
+    .describe('Consecutive passing probes for a down backend to come up (default 2).'),
+  fall: z.int().min(1).max(100).default(3)
+    .describe('Consecutive failing probes for an up backend to go down (default 3).'),
+  panicBelow: percent('healthCheck.panicBelow').prefault('0%')
+    .describe('When fewer than this share of backends are up, route to all of them (default 0% = off).'),
+});
+
+const PassiveSchema = z.strictObject({
+  consecutiveFailures: z.int().min(0).max(1000).default(5)
+    .describe('Connect failures, timeouts or 5xx answers in a row that eject a backend; 0 turns passive checks off (default 5).'),
+  ejectFor: duration('passive.ejectFor').prefault('30s')
+    .describe('Ejection time; multiplied by the number of ejections of the same backend, up to 10x (default 30s).'),
+  maxEjectedPercent: z.number().min(0).max(100).default(50)
+    .describe('Never eject more than this percentage of the pool at once (default 50).'),
+});
+
+const AccessLogSchema = z.strictObject({
+  path: z.string().min(1).default('stdout').describe('"stdout" or a file path (default stdout).'),
+  format: z.enum(['json', 'combined']).default('json').describe('json lines or the combined log format (default json).'),
+});
+
+const AdminSchema = z.strictObject({
+  listen: listenAddress.meta({ description: 'Admin API address, host:port; serves /status, /metrics, /healthz.' }),
+  allowRemote: z.boolean().default(false)
+    .describe('Allow a non-loopback admin address; requires token (default false).'),
+  token: z.string().min(16, { error: 'admin.token must be at least 16 characters' }).optional()
+    .describe('Bearer token the admin API requires when allowRemote is true.'),
+});
+
+const LogSchema = z.strictObject({
+  level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Operational log level (default info).'),
+});
+
+/** LbConfigSchema validates a whole lb.yaml (after YAML parsing). */
+export const LbConfigSchema = z.strictObject({
+  listen: listenAddress.prefault('127.0.0.1:3030')
+    .meta({ description: 'Where the balancer listens: "host:port", or a bare port for all interfaces (default 127.0.0.1:3030).' }),
+  strategy: z.enum(STRATEGY_NAMES).default('round-robin')
+    .describe('How a backend is picked for each request (default round-robin).'),
+  hashKey: z.string().regex(new RegExp(HASH_KEY_PATTERN), { error: 'hashKey: expected ip, header:NAME, cookie:NAME or query:NAME' }).optional()
+    .describe('strategy hash only: what to hash; ip | header:NAME | cookie:NAME | query:NAME (default ip).'),
+  sticky: z.strictObject({
+    cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: 'sticky.cookie: expected a cookie name (letters, digits, - _ .)' })
+      .describe('Name of the cookie that pins a client to a backend.'),
+  }).optional().describe('Sticky sessions by cookie, with any strategy (default: off).'),
+  backends: z.array(BackendSchema).min(1, { error: 'backends: at least one backend is required' })
+    .describe('The pool: each backend with url, optional weight and drain.'),
+  slowStart: duration('slowStart').prefault('0s')
+    .describe('Ramp a backend that comes up to full weight over this time; 0 = off (default 0s).'),
+  trustedProxies: z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, { error: 'trustedProxies: expected a CIDR like "10.0.0.0/8" or an address' }))
+    .default([])
+    .describe('Client addresses (CIDRs) whose X-Forwarded-* headers are kept; others are replaced (default none).'),
+  retry: RetrySchema.prefault({}).describe('Retries and attempts on failure.'),
+  timeouts: TimeoutsSchema.prefault({}).describe('Timeouts towards backends.'),
+  healthCheck: HealthCheckSchema.prefault({}).describe('Active health checks (probes).'),
+  passive: PassiveSchema.prefault({}).describe('Passive health checks: outlier detection on live traffic.'),
+  accessLog: AccessLogSchema.optional().describe('Access log, one line per request (default: off).'),
+  admin: AdminSchema.optional().describe('Admin API (default: off).'),
+  log: LogSchema.prefault({}).describe('Operational log.'),
+}).superRefine((cfg, ctx) => {
+  const seen = new Map<string, number>();
+  cfg.backends.forEach((b, i) => {
+    const first = seen.get(b.url);
+    if (first !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['backends', i, 'url'], message: `duplicate backend ${b.url} (same as backends[${first}])` });
+    } else seen.set(b.url, i);
+  });
+  if (cfg.hashKey !== undefined && cfg.strategy !== 'hash') {
+    ctx.addIssue({ code: 'custom', path: ['hashKey'], message: `hashKey is only used with strategy: hash (strategy is ${cfg.strategy})` });
+  }
+  if (cfg.healthCheck.timeout > cfg.healthCheck.interval) {
+    ctx.addIssue({ code: 'custom', path: ['healthCheck', 'timeout'], message: 'healthCheck.timeout must not exceed healthCheck.interval' });
+  }
+  if (cfg.healthCheck.interval < 100) {
+    ctx.addIssue({ code: 'custom', path: ['healthCheck', 'interval'], message: 'healthCheck.interval must be at least 100ms' });
+  }
+  if (cfg.admin?.allowRemote && !cfg.admin.token) {
+    ctx.addIssue({ code: 'custom', path: ['admin', 'token'], message: 'admin.allowRemote: true requires admin.token' });
+  }
+  if (cfg.admin && cfg.admin.listen.port !== 0 && cfg.admin.listen.port === cfg.listen.port
+      && (cfg.admin.listen.host === cfg.listen.host || !cfg.admin.listen.host || !cfg.listen.host)) {
+    ctx.addIssue({ code: 'custom', path: ['admin', 'listen'], message: 'admin.listen must differ from listen' });
+  }
+});
+
+/** LbConfig is a validated lb.yaml with every default filled in and units in ms / bytes / fractions. */
+export type LbConfig = z.output<typeof LbConfigSchema>;
+/** LbConfigInput is what a user may write in lb.yaml. */
+export type LbConfigInput = z.input<typeof LbConfigSchema>;
+/** BackendConfig is one validated entry of `backends:`. */
+export type BackendConfig = LbConfig['backends'][number];

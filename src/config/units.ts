@@ -1,0 +1,62 @@
+/**
+ * Pure parsers for the human units of lb.yaml: durations, sizes and
+ * percentages. We keep them in-house (about thirty lines) instead of `ms` or
+ * `bytes`: those accept "2 days", "-5s" or "10S" and throw on "" — lenient
+ * in ways a config validator should not be (see shared/reference
+ * node-ecosystem.md §3.2). The regexes double as JSON Schema patterns, so an
+ * editor flags `20 sec` while it is typed.
+ */
+
+/** DURATION_PATTERN matches a duration string: a number and ms, s, m or h. */
+export const DURATION_PATTERN = '^\\d+(\\.\\d+)?(ms|s|m|h)$';
+/** SIZE_PATTERN matches a size string: a number and B, KiB, MiB or GiB (KB/MB/GB mean the same). */
+export const SIZE_PATTERN = '^\\d+(\\.\\d+)?(B|KiB|MiB|GiB|KB|MB|GB)$';
+/** PERCENT_PATTERN matches a percentage string such as "20%". */
+export const PERCENT_PATTERN = '^\\d+(\\.\\d+)?%$';
+
+const DURATION_RE = new RegExp(DURATION_PATTERN);
+const SIZE_RE = new RegExp(SIZE_PATTERN);
+const PERCENT_RE = new RegExp(PERCENT_PATTERN);
+
+const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const SIZE_UNIT_BYTES: Record<string, number> = {
+  B: 1, KiB: 1024, KB: 1024, MiB: 1024 ** 2, MB: 1024 ** 2, GiB: 1024 ** 3, GB: 1024 ** 3,
+};
+
+/**
+ * parseDuration turns "10ms" | "2s" | "1m" | "1h" | a whole number of
+ * milliseconds into milliseconds. Returns undefined for anything else
+ * (negative, compound like "1m30s", spaces, unknown units).
+ */
+export function parseDuration(input: string | number): number | undefined {
+  if (typeof input === 'number') return Number.isInteger(input) && input >= 0 ? input : undefined;
+  const m = DURATION_RE.exec(input);
+  if (!m) return undefined;
+  const unit = m[2] as string;
+  return Math.round(Number.parseFloat(input) * (DURATION_UNIT_MS[unit] as number));
+}
+
+/** parseSize turns "64KiB" | "1MiB" | a whole number of bytes into bytes, or undefined. */
+export function parseSize(input: string | number): number | undefined {
+  if (typeof input === 'number') return Number.isInteger(input) && input >= 0 ? input : undefined;
+  const m = SIZE_RE.exec(input);
+  if (!m) return undefined;
+  return Math.round(Number.parseFloat(input) * (SIZE_UNIT_BYTES[m[2] as string] as number));
+}
+
+/** parsePercent turns "20%" or a number 0..100 into a fraction 0..1, or undefined. */
+export function parsePercent(input: string | number): number | undefined {
+  let n: number;
+  if (typeof input === 'number') n = input;
+  else if (PERCENT_RE.test(input)) n = Number.parseFloat(input);
+  else return undefined;
+  return n >= 0 && n <= 100 ? n / 100 : undefined;
+}
+
+/** formatDuration prints milliseconds back in the largest whole unit ("1500ms", "2s", "1m"). */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -1,0 +1,44 @@
+/**
+ * yalb's errors. Every error that can reach a user carries a stable `code`
+ * (`YALB_ERR_*`); match on `error.code`, never on the message. The README
+ * lists every code, and test/unit/errors.test.ts keeps the two in step.
+ */
+
+/** ErrorCodes lists every stable code with a one-line meaning (the README repeats it). */
+export const ErrorCodes = {
+  YALB_ERR_CONFIG_INVALID: 'lb.yaml failed to parse or validate; the message lists each problem as file:line:col',
+  YALB_ERR_CONFIG_READ: 'lb.yaml could not be read (missing, unreadable, empty, binary or too large)',
+  YALB_ERR_LISTEN: 'a listen address (proxy or admin) could not be bound',
+  YALB_ERR_NO_BACKEND: 'no backend is available for a request (503)',
+  YALB_ERR_UPSTREAM_CONNECT: 'a backend refused or did not accept the connection in time',
+  YALB_ERR_UPSTREAM_RESET: 'a backend closed the connection before answering',
+  YALB_ERR_UPSTREAM_TIMEOUT: 'a backend did not start its response within timeouts.response (504)',
+  YALB_ERR_UPSTREAM_IDLE: 'an exchange with a backend saw no byte for timeouts.idle',
+  YALB_ERR_ATTEMPTS_EXHAUSTED: 'every attempt on every allowed backend failed (502)',
+  YALB_ERR_RETRY_BUDGET: 'a retry was refused because retry.budget was spent (502)',
+  YALB_ERR_CLIENT_ABORT: 'the client went away before the response was complete (logged as 499)',
+  YALB_ERR_RELOAD_FAILED: 'a reload was refused; the previous config keeps serving',
+  YALB_ERR_PID_FILE: 'the pid file is held by a live yalb, or could not be written or read',
+  YALB_ERR_NOT_RUNNING: 'no yalb daemon is running for this pid file or admin address',
+  YALB_ERR_ADMIN: 'the admin API could not be reached or answered with an error',
+  YALB_ERR_USAGE: 'the command line was not understood',
+} as const;
+
+/** ErrorCode is one of the stable `YALB_ERR_*` strings. */
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** YalbError is the base of every error yalb throws on purpose. */
+export class YalbError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'YalbError';
+    this.code = code;
+  }
+}
+
+/** isYalbError narrows an unknown thrown value to a YalbError. */
+export function isYalbError(err: unknown): err is YalbError {
+  return err instanceof YalbError;
+}

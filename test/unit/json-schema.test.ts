@@ -1,0 +1,74 @@
+/**
+ * The JSON Schema that `yalb schema` prints for editors: it is valid JSON,
+ * draft-07, documents what users write (duration strings with their pattern
+ * and default), refuses unknown keys, and describes every top-level key.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LB_SCHEMA_ID, lbJsonSchema } from '../../src/config/json-schema.js';
+import { LbConfigSchema } from '../../src/config/schema.js';
+import { DURATION_PATTERN } from '../../src/config/units.js';
+
+type Json = Record<string, any>;
+
+/** schema returns the schema after a JSON round trip, as an editor would read it. */
+function schema(): Json {
+  return JSON.parse(JSON.stringify(lbJsonSchema(), null, 2)) as Json;
+}
+
+/** stringBranch finds the string branch of a duration's anyOf. */
+function stringBranch(prop: Json): Json | undefined {
+  return (prop.anyOf as Json[] | undefined)?.find((b) => b.type === 'string');
+}
+
+describe('lbJsonSchema', () => {
+  it('is draft-07 JSON with an $id and a title', () => {
+    const s = schema();
+    assert.equal(s.$schema, 'http://json-schema.org/draft-07/schema#');
+    assert.equal(s.$id, LB_SCHEMA_ID);
+    assert.equal(typeof s.title, 'string');
+    assert.equal(s.type, 'object');
+    assert.ok(!JSON.stringify(s).includes('"$ref"'), 'inline: no $ref for editors to chase');
+  });
+
+  it('lists backends (required, at least one, each with a required url) and every top-level key', () => {
+    const s = schema();
+    assert.deepEqual(Object.keys(s.properties), Object.keys(LbConfigSchema.shape));
+    assert.deepEqual(s.required, ['backends']);
+    assert.equal(s.properties.backends.type, 'array');
+    assert.equal(s.properties.backends.minItems, 1);
+    assert.deepEqual(Object.keys(s.properties.backends.items.properties), ['url', 'weight', 'drain']);
+    assert.deepEqual(s.properties.backends.items.required, ['url']);
+  });
+
+  it('refuses unknown keys at the top level and in every nested mapping', () => {
+    const s = schema();
+    assert.equal(s.additionalProperties, false);
+    assert.equal(s.properties.backends.items.additionalProperties, false);
+    for (const key of ['retry', 'timeouts', 'healthCheck', 'passive', 'accessLog', 'admin', 'log', 'sticky']) {
+      assert.equal(s.properties[key].additionalProperties, false, key);
+    }
+  });
+
+  it('documents durations as the user writes them: pattern plus default', () => {
+    const s = schema();
+    const interval = s.properties.healthCheck.properties.interval;
+    assert.equal(interval.default, '20s');
+    assert.equal(stringBranch(interval)?.pattern, DURATION_PATTERN);
+    assert.equal(s.properties.retry.properties.delay.default, '10ms');
+    for (const [key, want] of [['connect', '5s'], ['response', '60s'], ['idle', '60s']] as const) {
+      const p = s.properties.timeouts.properties[key];
+      assert.equal(p.default, want, key);
+      assert.equal(stringBranch(p)?.pattern, DURATION_PATTERN, key);
+    }
+    assert.equal(s.properties.strategy.default, 'round-robin');
+    assert.ok(s.properties.strategy.enum.includes('least-connections'));
+  });
+
+  it('gives every top-level key a description (shown on hover)', () => {
+    const s = schema();
+    for (const [key, prop] of Object.entries<Json>(s.properties)) {
+      assert.ok(typeof prop.description === 'string' && prop.description.length > 10, `${key} has no description`);
+    }
+  });
+});
