@@ -1,0 +1,131 @@
+/**
+ * A backend as the pool sees it: its spec (from lb.yaml, per generation) and
+ * its runtime state (keyed by URL in the BackendRegistry, so it survives a
+ * reload). No I/O and no timers live here: time comes from an injected clock.
+ */
+
+/** BackendSpec is one backend as lb.yaml describes it (URL already normalised). */
+export interface BackendSpec {
+  url: string;
+  weight: number;
+  drain: boolean;
+}
+
+/** HealthStatus is the active-check verdict on a backend. */
+export type HealthStatus = 'up' | 'down';
+
+/** BackendStateName is what /status shows: health, passive ejection and drain folded into one word. */
+export type BackendStateName = 'up' | 'down' | 'ejected' | 'draining';
+
+/**
+ * BackendState is the runtime state of one backend, shared by every pool
+ * generation that lists the same URL. Counters follow nginx and HAProxy:
+ * rise/fall counters for probes, consecutive failures for passive checks.
+ */
+export class BackendState {
+  readonly url: string;
+  /** health is the active-check verdict; a backend starts up until its first probe says otherwise. */
+  health: HealthStatus = 'up';
+  /** probed becomes true after the first probe: the first result decides directly (no rise/fall). */
+  probed = false;
+  /** passes / fails count consecutive probe results (for rise / fall). */
+  passes = 0;
+  fails = 0;
+  lastProbe: { at: number; ok: boolean; reason: string; ms: number } | undefined;
+  /** consecutiveFailures counts live-traffic failures in a row (passive checks). */
+  consecutiveFailures = 0;
+  /** ejections counts how often this backend was ejected; the ejection time grows with it. */
+  ejections = 0;
+  /** ejectedUntil is the clock time an ejection ends (0 = not ejected). */
+  ejectedUntil = 0;
+  /** upSince is when the backend last came up (for slow start); 0 = up since the start. */
+  upSince = 0;
+  inFlight = 0;
+  requests = 0;
+  failures = 0;
+  reason = 'initial';
+  since: number;
+
+  constructor(url: string, now: number) {
+    this.url = url;
+    this.since = now;
+  }
+
+  /** ejected tells whether a passive ejection is in force at `now`. */
+  ejected(now: number): boolean {
+    return this.ejectedUntil > now;
+  }
+}
+
+/** BackendOptions are per-generation settings a backend needs to answer `available` and `effectiveWeight`. */
+export interface BackendOptions {
+  now: () => number;
+  slowStartMs: number;
+}
+
+/**
+ * Backend joins a spec and its state for one pool generation. Strategies
+ * ask `available` and nothing else to know whether they may pick it.
+ */
+export class Backend {
+  readonly spec: BackendSpec;
+  readonly state: BackendState;
+  readonly #opts: BackendOptions;
+
+  constructor(spec: BackendSpec, state: BackendState, opts: BackendOptions) {
+    this.spec = spec;
+    this.state = state;
+    this.#opts = opts;
+  }
+
+  /** url is the normalised backend URL, the key of its state. */
+  get url(): string {
+    return this.spec.url;
+  }
+
+  /** weight is the configured weight. */
+  get weight(): number {
+    return this.spec.weight;
+  }
+
+  /** draining tells whether the backend takes no new requests (drain: true). */
+  get draining(): boolean {
+    return this.spec.drain;
+  }
+
+  /** healthy tells whether active checks pass and no passive ejection is in force. */
+  get healthy(): boolean {
+    return this.state.health === 'up' && !this.state.ejected(this.#opts.now());
+  }
+
+  /**
+   * available returns true when the backend may take a new request: healthy and
+   * not draining. This is the one predicate selection strategies use.
+   */
+  get available(): boolean {
+    return !this.spec.drain && this.healthy;
+  }
+
+  /** stateName folds health, ejection and drain into the word /status shows. */
+  get stateName(): BackendStateName {
+    if (this.spec.drain) return 'draining';
+    if (this.state.health === 'down') return 'down';
+    if (this.state.ejected(this.#opts.now())) return 'ejected';
+    return 'up';
+  }
+
+  /**
+   * effectiveWeight is the weight the weighted strategies use: the configured
+   * weight, ramped linearly from 1/10 of it to all of it over slowStart after
+   * the backend came up (Envoy and HAProxy `slowstart`).
+   */
+  effectiveWeight(): number {
+    const ramp = this.#opts.slowStartMs;
+    const since = this.state.upSince;
+    if (ramp <= 0 || since === 0) return this.spec.weight;
+    const elapsed = this.#opts.now() - since;
+    if (elapsed >= ramp) return this.spec.weight;
+    const share = Math.max(0.1, elapsed / ramp);
+    return this.spec.weight * share;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The health state machine, pure: probe results (active checks) with
+ * HAProxy's rise/fall hysteresis, and live-traffic results (passive checks)
+ * with Envoy-style outlier ejection, growing ejection time and probation.
+ * Functions take the state, the rules and the time, mutate the state and
+ * return the transition (if any) so the caller can log it once.
+ */
+import type { BackendState, HealthStatus } from './backend.js';
+
+/** ProbeRules are the active-check thresholds (healthCheck.rise / fall). */
+export interface ProbeRules {
+  rise: number;
+  fall: number;
+}
+
+/** PassiveRules are the outlier-detection settings (passive.*). */
+export interface PassiveRules {
+  /** consecutiveFailures in a row eject a backend; 0 disables passive checks. */
+  consecutiveFailures: number;
+  ejectForMs: number;
+}
+
+/** MAX_EJECTION_MULTIPLIER caps how much a repeated ejection can grow (Envoy max_ejection_time). */
+export const MAX_EJECTION_MULTIPLIER = 10;
+
+/** Transition describes one change of a backend's state, for the log and /status. */
+export interface Transition {
+  url: string;
+  kind: 'health' | 'ejected' | 'returned';
+  to: HealthStatus | 'ejected' | 'probation';
+  reason: string;
+}
+
+/**
+ * applyProbe records one probe result. The first probe decides the state
+ * directly; after that `rise` passes in a row bring a down backend up and
+ * `fall` failures in a row take an up backend down.
+ */
+export function applyProbe(s: BackendState, ok: boolean, reason: string, rules: ProbeRules, now: number, ms = 0): Transition | undefined {
+  s.lastProbe = { at: now, ok, reason, ms };
+  if (ok) {
+    s.passes++;
+    s.fails = 0;
+  } else {
+    s.fails++;
+    s.passes = 0;
+  }
+  const first = !s.probed;
+  s.probed = true;
+  let to: HealthStatus | undefined;
+  let why = '';
+  if (s.health === 'up' && !ok && (first || s.fails >= rules.fall)) {
+    to = 'down';
+    why = first ? `first probe failed: ${reason}` : `${s.fails} failed probes: ${reason}`;
+  } else if (s.health === 'down' && ok && (first || s.passes >= rules.rise)) {
+    to = 'up';
+    why = first ? 'first probe passed' : `${s.passes} passing probes`;
+  }
+  if (!to) return undefined;
+  s.health = to;
+  s.reason = why;
+  s.since = now;
+  if (to === 'up') {
+    s.upSince = first ? 0 : now;
+    s.consecutiveFailures = 0;
+  }
+  return { url: s.url, kind: 'health', to, reason: why };
+}
+
+/**
+ * applyOutcome records one live-traffic result for passive checks.
+ * `mayEject` is asked before an ejection (it enforces maxEjectedPercent).
+ * A backend back from an ejection is on probation: its next failure ejects
+ * it again, for longer; a run of `consecutiveFailures` successes clears its
+ * ejection count.
+ */
+export function applyOutcome(
+  s: BackendState, ok: boolean, reason: string, rules: PassiveRules, now: number, mayEject: () => boolean,
+): Transition | undefined {
+  if (rules.consecutiveFailures <= 0) return undefined;
+  const onProbation = s.ejections > 0 && !s.ejected(now);
+  if (ok) {
+    s.consecutiveFailures = Math.min(0, s.consecutiveFailures) - 1; // negative = run of successes
+    if (onProbation && -s.consecutiveFailures >= rules.consecutiveFailures) {
+      s.ejections = 0;
+      s.consecutiveFailures = 0;
+    }
+    return undefined;
+  }
+  if (s.ejected(now)) return undefined; // stray result of a request that started before the ejection
+  s.consecutiveFailures = Math.max(0, s.consecutiveFailures) + 1;
+  const threshold = onProbation ? 1 : rules.consecutiveFailures;
+  if (s.consecutiveFailures < threshold || !mayEject()) return undefined;
+  s.ejections++;
+  const forMs = rules.ejectForMs * Math.min(s.ejections, MAX_EJECTION_MULTIPLIER);
+  s.ejectedUntil = now + forMs;
+  const why = `ejected ${Math.round(forMs / 1000)}s: ${onProbation ? 'failed on probation' : `${s.consecutiveFailures} consecutive failures`}: ${reason}`;
+  s.consecutiveFailures = 0;
+  s.reason = why;
+  s.since = now;
+  return { url: s.url, kind: 'ejected', to: 'ejected', reason: why };
+}

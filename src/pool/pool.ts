@@ -1,0 +1,127 @@
+/**
+ * Pool: one immutable generation of the backend pool, built from a plain,
+ * serialisable PoolDescription plus the shared BackendRegistry. A request
+ * reads the current pool once and finishes on it, however many reloads
+ * happen meanwhile. The pool is also the HealthSink that probes and live
+ * traffic report to; it applies the rules of its own generation.
+ */
+import type { StrategyName } from '../config/schema.js';
+import { Backend, type BackendSpec } from './backend.js';
+import { applyOutcome, applyProbe, type PassiveRules, type ProbeRules } from './health-state.js';
+import type { BackendRegistry } from './registry.js';
+import { createStrategy } from './strategies/index.js';
+import type { PickContext, Strategy } from './strategies/strategy.js';
+
+/** PoolDescription is everything a generation is built from; plain data (could cross a process boundary). */
+export interface PoolDescription {
+  generation: number;
+  strategy: StrategyName;
+  hashKey?: string | undefined;
+  backends: BackendSpec[];
+  slowStartMs: number;
+  /** panicBelow: fraction 0..1; below this share of backends healthy, route to all. */
+  panicBelow: number;
+  probe: ProbeRules;
+  passive: PassiveRules & { maxEjectedPercent: number };
+}
+
+/** HealthSink is the narrow interface probes and the proxy report results through. */
+export interface HealthSink {
+  reportProbe(backend: Backend, ok: boolean, reason: string, ms?: number): void;
+  reportOutcome(backend: Backend, ok: boolean, reason: string): void;
+}
+
+/** PoolOptions inject randomness for strategies that need it (tests pass a seeded one). */
+export interface PoolOptions {
+  random?: () => number;
+}
+
+/** Pool is one generation: backends + strategy; select() picks, the HealthSink methods record results. */
+export class Pool implements HealthSink {
+  readonly description: PoolDescription;
+  readonly backends: readonly Backend[];
+  readonly registry: BackendRegistry;
+  readonly #strategy: Strategy;
+  readonly #byUrl: Map<string, Backend>;
+
+  constructor(description: PoolDescription, registry: BackendRegistry, opts: PoolOptions = {}) {
+    this.description = description;
+    this.registry = registry;
+    const now = registry.now;
+    this.backends = description.backends.map(
+      (spec) => new Backend(spec, registry.state(spec.url), { now, slowStartMs: description.slowStartMs }),
+    );
+    this.#byUrl = new Map(this.backends.map((b) => [b.url, b]));
+    this.#strategy = createStrategy(description.strategy).create(this.backends, { random: opts.random ?? Math.random });
+  }
+
+  /** generation numbers the pool; it grows by one per applied reload. */
+  get generation(): number {
+    return this.description.generation;
+  }
+
+  /** backend returns this generation's backend for a URL. */
+  backend(url: string): Backend | undefined {
+    return this.#byUrl.get(url);
+  }
+
+  /**
+   * select picks a backend for a request that has already tried `tried`, or
+   * undefined when none is eligible. In panic mode (too few healthy backends,
+   * healthCheck.panicBelow) unhealthy backends are eligible too.
+   */
+  select(tried: ReadonlySet<Backend>, key?: string): Backend | undefined {
+    const ctx: PickContext = { tried, key, panic: this.panicking() };
+    return this.#strategy.select(this.backends, ctx);
+  }
+
+  /** panicking tells whether fewer than panicBelow of the (non-draining) backends are healthy. */
+  panicking(): boolean {
+    const threshold = this.description.panicBelow;
+    if (threshold <= 0) return false;
+    let total = 0;
+    let healthy = 0;
+    for (const b of this.backends) {
+      if (b.draining) continue;
+      total++;
+      if (b.healthy) healthy++;
+    }
+    return total > 0 && healthy / total < threshold;
+  }
+
+  /** availableCount counts backends that may take a new request. */
+  availableCount(): number {
+    let n = 0;
+    for (const b of this.backends) if (b.available) n++;
+    return n;
+  }
+
+  /** reportProbe records an active-check result with this generation's rise/fall. */
+  reportProbe(backend: Backend, ok: boolean, reason: string, ms = 0): void {
+    this.registry.notify(applyProbe(backend.state, ok, reason, this.description.probe, this.registry.now(), ms));
+  }
+
+  /** markDown takes a backend down at once (the seed's "retries on one backend exhausted" fast path). */
+  markDown(backend: Backend, reason: string): void {
+    const s = backend.state;
+    if (s.health === 'down') return;
+    s.health = 'down';
+    s.passes = 0;
+    s.reason = reason;
+    s.since = this.registry.now();
+    this.registry.notify({ url: s.url, kind: 'health', to: 'down', reason });
+  }
+
+  /** reportOutcome records a live-traffic result for passive checks (outlier ejection). */
+  reportOutcome(backend: Backend, ok: boolean, reason: string): void {
+    if (!ok) backend.state.failures++;
+    const now = this.registry.now();
+    const { maxEjectedPercent } = this.description.passive;
+    const mayEject = () => {
+      let ejected = 1; // the one about to be ejected
+      for (const b of this.backends) if (b !== backend && b.state.ejected(now)) ejected++;
+      return (ejected / this.backends.length) * 100 <= maxEjectedPercent;
+    };
+    this.registry.notify(applyOutcome(backend.state, ok, reason, this.description.passive, now, mayEject));
+  }
+}

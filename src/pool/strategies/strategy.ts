@@ -1,0 +1,42 @@
+/**
+ * The strategy interface: one method, `select`. A strategy is created per
+ * pool generation (so state such as weights' counters or a hash ring is
+ * rebuilt from the new generation, never patched) and only ever returns a
+ * backend for which `isEligible` holds.
+ */
+import type { Backend } from '../backend.js';
+
+/** PickContext carries what one pick needs besides the backends. */
+export interface PickContext {
+  /** tried holds the backends this request already attempted; never pick them again. */
+  tried: ReadonlySet<Backend>;
+  /** key is the request's hash key (hash strategies), if the request has one. */
+  key?: string | undefined;
+  /** panic is true when too few backends are up (healthCheck.panicBelow): unhealthy ones may be picked too. */
+  panic?: boolean;
+}
+
+/** Strategy picks one backend for a request, or undefined when none is eligible. */
+export interface Strategy {
+  select(backends: readonly Backend[], ctx: PickContext): Backend | undefined;
+}
+
+/** StrategyOptions are the lb.yaml settings a strategy may need. */
+export interface StrategyOptions {
+  random?: () => number;
+}
+
+/** StrategyFactory creates a strategy for one generation's backends. */
+export interface StrategyFactory {
+  readonly name: string;
+  create(backends: readonly Backend[], options: StrategyOptions): Strategy;
+}
+
+/**
+ * isEligible tells whether a strategy may pick `b` for this request: not
+ * draining, not tried yet, and available (or merely not draining in panic mode).
+ */
+export function isEligible(b: Backend, ctx: PickContext): boolean {
+  if (b.draining || ctx.tried.has(b)) return false;
+  return ctx.panic === true || b.available;
+}
