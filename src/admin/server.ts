@@ -1,0 +1,60 @@
+/**
+ * The admin API: GET /status (JSON), GET /metrics (Prometheus text),
+ * GET /healthz (200 while serving, 503 while draining). It only reads,
+ * through StatusSource. Loopback only unless allowRemote, which requires a
+ * bearer token.
+ */
+import http from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { Metrics } from './metrics.js';
+
+/** StatusSource is what the admin API reads; the daemon implements it. */
+export interface StatusSource {
+  status(): unknown;
+  draining(): boolean;
+}
+
+/** AdminOptions: the token, when remote access is allowed. */
+export interface AdminOptions {
+  token?: string | undefined;
+  allowRemote?: boolean;
+}
+
+function isLoopback(addr: string | undefined): boolean {
+  return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || (addr?.startsWith('127.') ?? false);
+}
+
+function authorized(req: http.IncomingMessage, opts: AdminOptions): boolean {
+  if (!opts.allowRemote) return isLoopback(req.socket.remoteAddress);
+  const want = Buffer.from(`Bearer ${opts.token ?? ''}`);
+  const got = Buffer.from(req.headers.authorization ?? '');
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/** createAdminServer returns the admin http.Server (not yet listening). */
+export function createAdminServer(source: StatusSource, metrics: Metrics, opts: AdminOptions = {}): http.Server {
+  return http.createServer((req, res) => {
+    const send = (status: number, type: string, body: string) => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    if (!authorized(req, opts)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return send(401, 'text/plain', '401 unauthorized\n');
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', '405 method not allowed\n');
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/status') return send(200, 'application/json', `${JSON.stringify(source.status(), null, 2)}\n`);
+    if (path === '/healthz') {
+      return source.draining() ? send(503, 'text/plain', 'draining\n') : send(200, 'text/plain', 'ok\n');
+    }
+    if (path === '/metrics') {
+      metrics.text().then(
+        (text) => send(200, metrics.registry.contentType, text),
+        (err: Error) => send(500, 'text/plain', `metrics failed: ${err.message}\n`),
+      );
+      return;
+    }
+    send(404, 'text/plain', '404 not found: try /status, /metrics or /healthz\n');
+  });
+}

@@ -1,0 +1,97 @@
+/**
+ * Active health probes. TCP: connect and close (the seed's check). HTTP: GET
+ * a path with the backend's Host and a yalb User-Agent; the status must be
+ * in `expectStatus`. Every probe is bounded by its timeout and resolves;
+ * it never throws.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+
+/** ProbeResult is the verdict of one probe. */
+export interface ProbeResult {
+  ok: boolean;
+  /** reason: "ok", an error code (ECONNREFUSED), "timeout" or "status 503". */
+  reason: string;
+  ms: number;
+}
+
+/** StatusRanges is a parsed expectStatus: inclusive [low, high] pairs. */
+export type StatusRanges = ReadonlyArray<readonly [number, number]>;
+
+/** parseExpectStatus turns "200-399", "200" or "200,204" into ranges. */
+export function parseExpectStatus(spec: string): StatusRanges {
+  return spec.split(',').map((part) => {
+    const [lo, hi] = part.trim().split('-').map(Number) as [number, number | undefined];
+    return [lo, hi ?? lo] as const;
+  });
+}
+
+/** statusMatches tells whether a status is in the ranges. */
+export function statusMatches(status: number, ranges: StatusRanges): boolean {
+  return ranges.some(([lo, hi]) => status >= lo && status <= hi);
+}
+
+/** USER_AGENT is what HTTP probes send. */
+export const USER_AGENT = 'yalb-health/0.1';
+
+function target(url: string): { host: string; port: number; tls: boolean; hostHeader: string } {
+  const u = new URL(url);
+  const secure = u.protocol === 'https:';
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  return { host, port: Number(u.port) || (secure ? 443 : 80), tls: secure, hostHeader: u.host };
+}
+
+/** tcpProbe connects to the backend's host:port (TLS handshake for https://) and closes. */
+export function tcpProbe(url: string, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+  const t = target(url);
+  const start = performance.now();
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok: boolean, reason: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve({ ok, reason, ms: performance.now() - start });
+    };
+    const onAbort = () => finish(false, 'aborted');
+    const socket = t.tls
+      ? tls.connect({ host: t.host, port: t.port, servername: net.isIP(t.host) ? undefined : t.host, rejectUnauthorized: false }, () => finish(true, 'ok'))
+      : net.connect({ host: t.host, port: t.port }, () => finish(true, 'ok'));
+    socket.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? err.message));
+    const timer = setTimeout(() => finish(false, 'timeout'), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** httpProbe GETs `path` on the backend; passes when the status is in `expect`. */
+export function httpProbe(url: string, path: string, expect: StatusRanges, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+  const t = target(url);
+  const start = performance.now();
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok: boolean, reason: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve({ ok, reason, ms: performance.now() - start });
+    };
+    const mod = t.tls ? https : http;
+    const req = mod.request({
+      host: t.host, port: t.port, path, method: 'GET', agent: false, signal,
+      headers: { host: t.hostHeader, 'user-agent': USER_AGENT, connection: 'close' },
+      ...(t.tls ? { rejectUnauthorized: false } : {}),
+    }, (res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      finish(statusMatches(status, expect), `status ${status}`);
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => finish(false, err.name === 'AbortError' ? 'aborted' : err.code ?? err.message));
+    const timer = setTimeout(() => finish(false, 'timeout'), timeoutMs);
+    req.end();
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * HealthScheduler runs the active checks of one pool generation: every
+ * backend is probed at once (not after the first interval, as the seed did),
+ * then every interval with up to 10 % jitter so backends are not probed in
+ * lockstep. Results go to a HealthSink (the pool), never to the pool's
+ * state directly. A probe that fails or throws never stops the loop. stop()
+ * aborts probes in progress and every timer.
+ */
+import type { Backend } from '../pool/backend.js';
+import type { HealthSink } from '../pool/pool.js';
+import type { Logger } from '../log/logger.js';
+import { httpProbe, parseExpectStatus, type ProbeResult, tcpProbe } from './probes.js';
+
+/** HealthSettings are the healthCheck.* values in ms. */
+export interface HealthSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  path: string | undefined;
+  expectStatus: string;
+}
+
+/** Prober probes one backend; injectable for tests. */
+export type Prober = (backend: Backend, signal: AbortSignal) => Promise<ProbeResult>;
+
+/** defaultProber returns the TCP or HTTP prober the settings ask for. */
+export function defaultProber(cfg: HealthSettings): Prober {
+  const expect = parseExpectStatus(cfg.expectStatus);
+  return cfg.path === undefined
+    ? (b, signal) => tcpProbe(b.url, cfg.timeoutMs, signal)
+    : (b, signal) => httpProbe(b.url, cfg.path as string, expect, cfg.timeoutMs, signal);
+}
+
+/** HealthScheduler probes a generation's backends until stopped. */
+export class HealthScheduler {
+  readonly #backends: readonly Backend[];
+  readonly #sink: HealthSink;
+  readonly #cfg: HealthSettings;
+  readonly #log: Logger;
+  readonly #probe: Prober;
+  readonly #abort = new AbortController();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #random: () => number;
+
+  constructor(backends: readonly Backend[], sink: HealthSink, cfg: HealthSettings, log: Logger, opts: { prober?: Prober; random?: () => number } = {}) {
+    this.#backends = backends;
+    this.#sink = sink;
+    this.#cfg = cfg;
+    this.#log = log;
+    this.#probe = opts.prober ?? defaultProber(cfg);
+    this.#random = opts.random ?? Math.random;
+  }
+
+  /**
+   * probeOnce probes `backends` (default: all) once, in parallel, and
+   * resolves when every probe has answered (each bounded by its timeout).
+   */
+  async probeOnce(backends: readonly Backend[] = this.#backends): Promise<void> {
+    await Promise.all(backends.map((b) => this.#probeOne(b)));
+  }
+
+  /** start schedules the periodic probes; call after the first probeOnce. */
+  start(): void {
+    for (const b of this.#backends) this.#schedule(b);
+  }
+
+  /** stop aborts probes in flight and clears every timer. */
+  stop(): void {
+    this.#abort.abort();
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  #schedule(b: Backend): void {
+    if (this.#abort.signal.aborted) return;
+    const jitter = 1 - this.#random() * 0.1;
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      void this.#probeOne(b).finally(() => this.#schedule(b));
+    }, Math.max(1, Math.round(this.#cfg.intervalMs * jitter)));
+    t.unref();
+    this.#timers.add(t);
+  }
+
+  async #probeOne(b: Backend): Promise<void> {
+    let r: ProbeResult;
+    try {
+      r = await this.#probe(b, this.#abort.signal);
+    } catch (err) {
+      r = { ok: false, reason: `probe error: ${(err as Error).message}`, ms: 0 };
+    }
+    if (this.#abort.signal.aborted) return;
+    try {
+      this.#sink.reportProbe(b, r.ok, r.reason, r.ms);
+    } catch (err) {
+      this.#log.error(`health sink failed for ${b.url}: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Keep-alive agents, one per backend URL, so pooled connections survive a
+ * reload for backends that stay and can be dropped for backends that go.
+ * Settings from node-ecosystem.md §1.5: `timeout` makes Node honour the
+ * backend's Keep-Alive hint (free socket closed hint-1s before the backend
+ * would close it), which avoids most keep-alive races.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+/** AgentCache owns the agents of one daemon. */
+export class AgentCache {
+  readonly #agents = new Map<string, http.Agent>();
+
+  /** get returns the agent for a backend URL, creating it on first use. */
+  get(url: string): http.Agent {
+    let a = this.#agents.get(url);
+    if (!a) {
+      const opts = {
+        keepAlive: true,
+        keepAliveMsecs: 1000,
+        timeout: 30_000,
+        scheduling: 'lifo' as const,
+        maxSockets: 256,
+        maxFreeSockets: 64,
+      };
+      a = url.startsWith('https:') ? new https.Agent(opts) : new http.Agent(opts);
+      this.#agents.set(url, a);
+    }
+    return a;
+  }
+
+  /** drop destroys a backend's agent and its pooled sockets. */
+  drop(url: string): void {
+    this.#agents.get(url)?.destroy();
+    this.#agents.delete(url);
+  }
+
+  /** urls lists the backends that have an agent. */
+  urls(): string[] {
+    return [...this.#agents.keys()];
+  }
+
+  /** close destroys every agent. */
+  close(): void {
+    for (const a of this.#agents.values()) a.destroy();
+    this.#agents.clear();
+  }
+}

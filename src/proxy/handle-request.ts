@@ -1,0 +1,245 @@
+/**
+ * THE LOOP. A request reads the current route (pool generation + settings)
+ * once and finishes on it, however many reloads happen meanwhile. Each
+ * attempt goes through the engine; the pure decide() says what comes next;
+ * retries are plain local counters and a `tried` set (nginx `rrp->tried`),
+ * never values hung on the request and never a re-entry from an error
+ * callback (the seed's recursion through its ErrorHandler).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Backend } from '../pool/backend.js';
+import { findSticky, parseStickyCookie, stickyCookie, stickyId } from '../pool/sticky.js';
+import type { AgentCache } from './agents.js';
+import { RequestBody, readBody } from './body.js';
+import type { Engine } from './forward.js';
+import { prepareRequestHeaders } from './headers.js';
+import { hashKeyOf } from './request-key.js';
+import { type AttemptOutcome, decide, type RequestProgress } from './retry-policy.js';
+import type { RetryBudget } from './retry-budget.js';
+import type { Route, RouteHolder } from './settings.js';
+import { type FailureKind, sendFailure } from './status.js';
+
+/** RequestRecord describes one finished request, for metrics and the access log. */
+export interface RequestRecord {
+  req: IncomingMessage;
+  res: ServerResponse;
+  status: number;
+  backend: string | undefined;
+  attempts: number;
+  retries: number;
+  durationMs: number;
+  failure: FailureKind | undefined;
+}
+
+/** ProxyObserver hears about finished requests and retries (metrics, access log). */
+export interface ProxyObserver {
+  requestEnded(r: RequestRecord): void;
+  retried(reason: 'connect' | 'reset' | 'timeout', granted: boolean): void;
+}
+
+/** ProxyDeps are what the request handler is built from (all passed in, nothing global). */
+export interface ProxyDeps {
+  holder: RouteHolder;
+  engine: Engine;
+  agents: AgentCache;
+  budget: RetryBudget;
+  observer: ProxyObserver;
+  now?: () => number;
+  /** tls: the listener terminates TLS (sets X-Forwarded-Proto https). */
+  tls?: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function clientGone(res: ServerResponse): boolean {
+  return res.destroyed || res.closed || res.req.socket.destroyed;
+}
+
+function failureOf(o: AttemptOutcome): string {
+  switch (o.kind) {
+    case 'connect-failed': return o.code;
+    case 'reset': return o.code;
+    case 'timeout': return `${o.phase} timeout`;
+    case 'response': return `status ${o.status}${o.complete ? '' : ' (incomplete)'}`;
+    case 'client-abort': return 'client abort';
+  }
+}
+
+/** ProxyHandler serves proxied requests and upgrades; it counts what is in flight for the drain. */
+export class ProxyHandler {
+  readonly #d: ProxyDeps;
+  readonly #now: () => number;
+  /** inFlight counts requests and upgrades being served (for the drain on stop). */
+  inFlight = 0;
+  readonly #upgrades = new Set<Duplex>();
+
+  constructor(deps: ProxyDeps) {
+    this.#d = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** handle serves one HTTP request; never throws. */
+  readonly handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const route = this.#d.holder.current;
+    const started = performance.now();
+    const budget = this.#d.budget;
+    this.inFlight++;
+    budget.requestsInFlight++;
+    budget.ratio = route.settings.retryBudget;
+    let record: Omit<RequestRecord, 'req' | 'res' | 'durationMs'>;
+    try {
+      record = await this.#run(req, res, route);
+    } catch (err) {
+      // A bug, not a backend failure: answer 502 rather than crash.
+      record = { status: sendFailure(res, 'attempts-exhausted'), backend: undefined, attempts: 0, retries: 0, failure: 'attempts-exhausted' };
+      void err;
+    } finally {
+      this.inFlight--;
+      budget.requestsInFlight--;
+    }
+    this.#d.observer.requestEnded({ ...record, req, res, durationMs: performance.now() - started });
+  };
+
+  async #run(req: IncomingMessage, res: ServerResponse, route: Route): Promise<Omit<RequestRecord, 'req' | 'res' | 'durationMs'>> {
+    const { pool, settings: s } = route;
+    const fail = (kind: FailureKind, backend?: Backend, attempts = 0, retries = 0) =>
+      ({ status: sendFailure(res, kind), backend: backend?.url, attempts, retries, failure: kind });
+
+    prepareRequestHeaders(req, { trusted: s.trusted, tls: this.#d.tls ?? false });
+    const key = s.strategy === 'hash' || s.strategy === 'ip-hash' ? hashKeyOf(req, s.hashKey, s.strategy) : undefined;
+    const tried = new Set<Backend>();
+
+    let backend: Backend | undefined;
+    const stickyName = s.stickyCookie;
+    let stickyWanted: string | undefined;
+    if (stickyName) {
+      stickyWanted = parseStickyCookie(req.headers.cookie, stickyName);
+      if (stickyWanted) backend = findSticky(pool.backends, stickyWanted, { tried });
+    }
+    backend ??= pool.select(tried, key);
+    if (!backend) return fail('no-backend');
+
+    const data = await readBody(req, s.bufferLimit);
+    if (data === null || clientGone(res)) return fail('client-abort', backend);
+    const body = new RequestBody(req, data);
+    const p: RequestProgress = {
+      attempts: 1, sameBackendRetries: 0, raceRetried: false, method: req.method ?? 'GET', replayable: body.replayable,
+    };
+    let retries = 0;
+    let retryHeld = false;
+    const budget = this.#d.budget;
+    const retry = (reason: 'connect' | 'reset' | 'timeout'): boolean => {
+      const granted = budget.tryRetry(this.#now());
+      this.#d.observer.retried(reason, granted);
+      if (granted) {
+        retryHeld = true;
+        retries++;
+      }
+      return granted;
+    };
+
+    for (;;) {
+      const b: Backend = backend;
+      tried.add(b);
+      const state = b.state;
+      state.inFlight++;
+      state.requests++;
+      let setCookie: string | undefined;
+      if (stickyName) {
+        const id = stickyId(b.url);
+        if (id !== stickyWanted) setCookie = stickyCookie(stickyName, id, this.#d.tls ?? false);
+      }
+      let outcome: AttemptOutcome;
+      try {
+        outcome = await this.#d.engine.forward(req, res, b.url, {
+          agent: this.#d.agents.get(b.url),
+          body: body.source(),
+          connectTimeoutMs: s.connectTimeoutMs,
+          responseTimeoutMs: s.responseTimeoutMs,
+          idleTimeoutMs: s.idleTimeoutMs,
+          setCookie,
+        });
+      } finally {
+        state.inFlight--;
+        if (retryHeld) {
+          budget.releaseRetry();
+          retryHeld = false;
+        }
+      }
+      if (s.passiveEnabled && outcome.kind !== 'client-abort') {
+        const ok = outcome.kind === 'response' && outcome.status < 500 && outcome.complete;
+        pool.reportOutcome(b, ok, failureOf(outcome));
+      } else if (outcome.kind !== 'client-abort' && outcome.kind !== 'response') {
+        state.failures++;
+      }
+      p.replayable = body.replayable;
+      const d = decide(outcome, p, { sameBackend: s.sameBackend, maxAttempts: s.maxAttempts });
+      if ((d.action === 'next-backend' || d.action === 'fail') && d.markDown) {
+        pool.markDown(b, `${p.sameBackendRetries + 1} failed connects: ${failureOf(outcome)}`);
+      }
+      if (d.action === 'done') {
+        if (outcome.kind === 'client-abort') return fail('client-abort', b, p.attempts, retries);
+        const status = outcome.kind === 'response' ? outcome.status : 0;
+        return { status, backend: b.url, attempts: p.attempts, retries, failure: undefined };
+      }
+      if (d.action === 'fail') return fail(d.kind, b, p.attempts, retries);
+      const reason = outcome.kind === 'connect-failed' ? 'connect' : outcome.kind === 'timeout' ? 'timeout' : 'reset';
+      if (d.action === 'retry-same') {
+        if (!retry(reason)) return fail('budget', b, p.attempts, retries);
+        if (d.delay && s.retryDelayMs > 0) await sleep(s.retryDelayMs);
+        if (d.delay) p.sameBackendRetries++;
+        else p.raceRetried = true;
+      } else {
+        const next = pool.select(tried, key);
+        if (!next) return fail(outcome.kind === 'timeout' ? 'timeout' : 'attempts-exhausted', b, p.attempts, retries);
+        if (!retry(reason)) return fail('budget', b, p.attempts, retries);
+        backend = next;
+        p.attempts++;
+        p.sameBackendRetries = 0;
+      }
+      if (clientGone(res)) {
+        if (retryHeld) {
+          budget.releaseRetry();
+          retryHeld = false;
+        }
+        return fail('client-abort', backend, p.attempts, retries);
+      }
+    }
+  }
+
+  /**
+   * upgrade passes a WebSocket upgrade to a backend picked the same way as
+   * requests. One attempt only: http-proxy-3 ends the client socket when the
+   * backend connection fails, so there is nothing left to retry with.
+   */
+  readonly upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    const { pool, settings: s } = this.#d.holder.current;
+    socket.on('error', () => socket.destroy());
+    prepareRequestHeaders(req, { trusted: s.trusted, tls: this.#d.tls ?? false }, true);
+    const key = s.strategy === 'hash' || s.strategy === 'ip-hash' ? hashKeyOf(req, s.hashKey, s.strategy) : undefined;
+    const b = pool.select(new Set(), key);
+    if (!b) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: YALB_ERR_NO_BACKEND\r\n\r\n');
+      return;
+    }
+    this.inFlight++;
+    this.#upgrades.add(socket);
+    b.state.inFlight++;
+    b.state.requests++;
+    try {
+      const r = await this.#d.engine.upgrade(req, socket, head, b.url, s.connectTimeoutMs);
+      if (!r.ok && s.passiveEnabled) pool.reportOutcome(b, false, r.code ?? 'upgrade failed');
+    } finally {
+      b.state.inFlight--;
+      this.inFlight--;
+      this.#upgrades.delete(socket);
+    }
+  };
+
+  /** closeUpgrades ends every open upgraded connection (after the drain on stop). */
+  closeUpgrades(): void {
+    for (const s of this.#upgrades) s.destroy();
+    this.#upgrades.clear();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Header rules at the proxy boundary: hop-by-hop headers (RFC 9110 §7.6.1,
+ * plus the legacy ones nginx and Caddy also drop) are removed both ways, and
+ * X-Forwarded-* are set. Client-supplied X-Forwarded-* are kept only from
+ * trusted proxies (trustedProxies), otherwise replaced, so a client cannot
+ * spoof its address to a backend.
+ */
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { BlockList } from 'node:net';
+
+/** HOP_BY_HOP lists headers that describe one connection, never forwarded. */
+export const HOP_BY_HOP = [
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade',
+] as const;
+
+/** removeHopByHop deletes hop-by-hop headers and every header the Connection header names. */
+export function removeHopByHop(headers: IncomingHttpHeaders, keep: readonly string[] = []): void {
+  const conn = headers.connection;
+  if (typeof conn === 'string') {
+    for (const token of conn.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name && !keep.includes(name)) delete headers[name];
+    }
+  }
+  for (const name of HOP_BY_HOP) if (!keep.includes(name)) delete headers[name];
+}
+
+/** ForwardedOptions say whether the client is a trusted proxy and how it reached us. */
+export interface ForwardedOptions {
+  trusted: BlockList | undefined;
+  tls: boolean;
+}
+
+/** isTrusted tells whether a client address belongs to trustedProxies. */
+export function isTrusted(address: string | undefined, trusted: BlockList | undefined): boolean {
+  if (!address || !trusted) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  const family = v4.includes(':') ? 'ipv6' : 'ipv4';
+  return trusted.check(v4, family);
+}
+
+/**
+ * prepareRequestHeaders rewrites a client's request headers in place before
+ * the first attempt: hop-by-hop removed (and `expect`, which Node already
+ * answered with 100 Continue), X-Forwarded-For appended (or set, when the
+ * client is not trusted), X-Forwarded-Proto and -Host set. Host is kept.
+ * For a WebSocket upgrade, Connection and Upgrade are kept.
+ */
+export function prepareRequestHeaders(req: IncomingMessage, opts: ForwardedOptions, upgrade = false): void {
+  const h = req.headers;
+  removeHopByHop(h, upgrade ? ['connection', 'upgrade'] : []);
+  if (upgrade) {
+    h.connection = 'upgrade';
+  }
+  delete h.expect;
+  const client = req.socket.remoteAddress ?? '';
+  const trusted = isTrusted(client, opts.trusted);
+  const prior = trusted ? h['x-forwarded-for'] : undefined;
+  h['x-forwarded-for'] = prior ? `${String(prior)}, ${client}` : client;
+  if (!trusted || !h['x-forwarded-proto']) h['x-forwarded-proto'] = opts.tls ? 'https' : 'http';
+  if (!trusted || !h['x-forwarded-host']) {
+    if (h.host) h['x-forwarded-host'] = h.host;
+    else delete h['x-forwarded-host'];
+  }
+  if (!trusted) {
+    delete h['x-forwarded-port'];
+    delete h.forwarded;
+  }
+}
+
+/** prepareResponseHeaders removes a backend's hop-by-hop headers before they reach the client. */
+export function prepareResponseHeaders(headers: IncomingHttpHeaders, clientKeepsAlive: boolean): void {
+  removeHopByHop(headers);
+  headers.connection = clientKeepsAlive ? 'keep-alive' : 'close';
+}

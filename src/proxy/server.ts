@@ -1,0 +1,77 @@
+/**
+ * The proxy's node:http listener: bad clients get 400 / 408 / 431 and never
+ * crash the process (Node's clientError, headersTimeout, requestTimeout);
+ * close() stops accepting and drains in-flight requests, bounded.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { ListenAddress } from '../config/address.js';
+import { YalbError } from '../errors.js';
+import type { ProxyHandler } from './handle-request.js';
+
+/** ListenerOptions tune the client side of the listener. */
+export interface ListenerOptions {
+  /** headersTimeoutMs: a client must send its headers within this (408 after). Default 15 s. */
+  headersTimeoutMs?: number;
+  /** requestTimeoutMs: the whole request must arrive within this (408 after). Default 5 min. */
+  requestTimeoutMs?: number;
+  /** keepAliveTimeoutMs: an idle client connection is closed after this. Default 65 s (beyond common LB/client idles). */
+  keepAliveTimeoutMs?: number;
+  /** maxHeaderSize in bytes (431 above). Default 16 KiB (Node's). */
+  maxHeaderSize?: number;
+}
+
+const CLIENT_ERROR_RESPONSES: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
+/** createProxyServer returns an http.Server wired to the handler; it is not yet listening. */
+export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions = {}): http.Server {
+  const server = http.createServer({
+    headersTimeout: opts.headersTimeoutMs ?? 15_000,
+    requestTimeout: opts.requestTimeoutMs ?? 300_000,
+    keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
+    maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
+  }, (req, res) => void handler.handle(req, res));
+  server.on('upgrade', (req, socket, head) => void handler.upgrade(req, socket, head));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      const line = CLIENT_ERROR_RESPONSES[err.code ?? ''] ?? '400 Bad Request';
+      socket.end(`HTTP/1.1 ${line}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    socket.destroy();
+  });
+  return server;
+}
+
+/** listen binds a server; rejects with YALB_ERR_LISTEN when the address cannot be bound. */
+export function listen(server: http.Server, addr: ListenAddress): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(new YalbError('YALB_ERR_LISTEN', `cannot listen on ${addr.host ?? '*'}:${addr.port}: ${err.code ?? err.message}`, { cause: err }));
+    };
+    server.once('error', onError);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/**
+ * closeGracefully stops accepting, lets in-flight requests finish for up to
+ * `drainMs` (idle keep-alive connections are closed at once and as they go
+ * idle), then closes whatever is left.
+ */
+export async function closeGracefully(server: http.Server, inFlight: () => number, drainMs: number): Promise<void> {
+  const closed = new Promise<void>((r) => server.close(() => r()));
+  server.closeIdleConnections();
+  const deadline = Date.now() + drainMs;
+  while (inFlight() > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    server.closeIdleConnections();
+  }
+  server.closeAllConnections();
+  await closed;
+}

@@ -1,0 +1,45 @@
+/**
+ * The one place an error becomes an HTTP status (Caddy `statusError`,
+ * Traefik's errNoAvailableServer → 503). Nothing else writes a 5xx.
+ */
+import type { ServerResponse } from 'node:http';
+import type { ErrorCode } from '../errors.js';
+
+/** FailureKind is why a request ended without a backend's response. */
+export type FailureKind = 'no-backend' | 'attempts-exhausted' | 'timeout' | 'budget' | 'client-abort';
+
+/** STATUS_OF maps a failure to its status and stable error code. 499 is logged only, never sent. */
+export const STATUS_OF: Record<FailureKind, { status: number; code: ErrorCode; text: string }> = {
+  'no-backend': { status: 503, code: 'YALB_ERR_NO_BACKEND', text: 'no backend is available' },
+  'attempts-exhausted': { status: 502, code: 'YALB_ERR_ATTEMPTS_EXHAUSTED', text: 'every attempt to reach a backend failed' },
+  'budget': { status: 502, code: 'YALB_ERR_RETRY_BUDGET', text: 'the backend failed and the retry budget is spent' },
+  'timeout': { status: 504, code: 'YALB_ERR_UPSTREAM_TIMEOUT', text: 'the backend did not answer in time' },
+  'client-abort': { status: 499, code: 'YALB_ERR_CLIENT_ABORT', text: 'client closed the request' },
+};
+
+/** statusOf returns the HTTP status for a failure kind. */
+export function statusOf(kind: FailureKind): number {
+  return STATUS_OF[kind].status;
+}
+
+/**
+ * sendFailure answers a failed request with its status, a one-line text body
+ * and the error code in `X-Yalb-Error`; it destroys the connection when the
+ * response has already started or the client is gone.
+ */
+export function sendFailure(res: ServerResponse, kind: FailureKind): number {
+  const { status, code, text } = STATUS_OF[kind];
+  if (kind === 'client-abort' || res.headersSent || res.destroyed) {
+    if (!res.writableEnded) res.destroy();
+    return status;
+  }
+  const body = `${status} ${text}\n`;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-yalb-error': code,
+    ...(status === 503 ? { 'retry-after': '1' } : {}),
+  });
+  res.end(body);
+  return status;
+}
