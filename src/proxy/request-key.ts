@@ -1,0 +1,87 @@
+/**
+ * The hash key of a request, for the ip-hash and hash strategies: what the
+ * consistent-hash ring is asked about (`ctx.key`). Computed once per request
+ * by the proxy and cheap: no URL object, and the query string is only parsed
+ * when `hashKey: query:NAME` asks for it. Imports nothing at run time.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { StrategyName } from '../config/schema.js';
+
+/** KeyedRequest is the part of an http.IncomingMessage hashKeyOf reads. */
+export interface KeyedRequest {
+  headers: IncomingHttpHeaders;
+  url?: string | undefined;
+  socket: { remoteAddress?: string | undefined };
+}
+
+/**
+ * clientIp is the peer address of the connection, with IPv4-mapped IPv6
+ * (`::ffff:10.0.0.1`) folded to plain IPv4 so one client has one key on a
+ * dual-stack listener. X-Forwarded-For is not consulted here.
+ */
+export function clientIp(req: KeyedRequest): string | undefined {
+  const ip = req.socket.remoteAddress;
+  if (!ip) return undefined;
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+/** cookieValue returns the value of cookie `name` in a Cookie header, or undefined. */
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  let pos = 0;
+  const len = header.length;
+  while (pos < len) {
+    let end = header.indexOf(';', pos);
+    if (end < 0) end = len;
+    const eq = header.indexOf('=', pos);
+    if (eq > pos && eq < end && header.slice(pos, eq).trim() === name) return header.slice(eq + 1, end).trim();
+    pos = end + 1;
+  }
+  return undefined;
+}
+
+/** queryValue returns the first value of parameter `name` in a request target, or undefined. */
+function queryValue(url: string | undefined, name: string): string | undefined {
+  if (!url) return undefined;
+  const q = url.indexOf('?');
+  if (q < 0) return undefined;
+  const hash = url.indexOf('#', q);
+  return new URLSearchParams(hash < 0 ? url.slice(q + 1) : url.slice(q + 1, hash)).get(name) ?? undefined;
+}
+
+/**
+ * hashKeyOf returns the request's hash key for `strategy`: the client IP for
+ * ip-hash; for hash whatever `hashKey` names — `ip` (the default),
+ * `header:NAME` (case-insensitive; repeated headers joined with ","),
+ * `cookie:NAME` or `query:NAME`. Undefined when the strategy does not hash
+ * or the request lacks the key (absent or empty), so the strategy falls back
+ * to round robin instead of piling every keyless request onto one backend.
+ */
+export function hashKeyOf(req: KeyedRequest, hashKey: string | undefined, strategy: StrategyName): string | undefined {
+  if (strategy === 'ip-hash') return clientIp(req);
+  if (strategy !== 'hash') return undefined;
+  if (hashKey === undefined || hashKey === 'ip') return clientIp(req);
+  const colon = hashKey.indexOf(':');
+  if (colon < 0) return undefined;
+  const kind = hashKey.slice(0, colon);
+  const name = hashKey.slice(colon + 1);
+  let value: string | undefined;
+  switch (kind) {
+    case 'header': {
+      const raw = req.headers[name.toLowerCase()];
+      value = Array.isArray(raw) ? raw.join(',') : raw;
+      break;
+    }
+    case 'cookie': {
+      value = cookieValue(req.headers.cookie, name);
+      break;
+    }
+    case 'query': {
+      value = queryValue(req.url, name);
+      break;
+    }
+    default:
+      return undefined;
+  }
+  return value === undefined || value === '' ? undefined : value;
+}
