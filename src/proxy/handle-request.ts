@@ -130,7 +130,7 @@ export class ProxyHandler {
     let retryHeld = false;
     const budget = this.#d.budget;
     const retry = (reason: 'connect' | 'reset' | 'timeout'): boolean => {
-      const granted = budget.tryRetry(this.#now());
+      const granted = budget.tryRetry();
       this.#d.observer.retried(reason, granted);
       if (granted) {
         retryHeld = true;

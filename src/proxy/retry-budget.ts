@@ -1,42 +1,35 @@
 /**
- * The retry budget (Envoy `retry_budget`, Linkerd's budgets): retries in
- * flight may be at most `ratio` of requests in flight, with a floor of
- * `minPerSecond` retries each second so a quiet pool can still retry. Past
- * it a failed request fails fast instead of adding load to a sick pool.
- * Pure arithmetic plus counters; the clock is passed in.
+ * The retry budget (Envoy `retry_budget`): retries in flight may be at most
+ * `ratio` of requests in flight, with a floor of `minConcurrency` retries in
+ * flight (Envoy's min_retry_concurrency, default 3) so a quiet pool can
+ * always retry. A request's retries are sequential, so one request holds at
+ * most one slot at a time; a lone request can always run its whole retry
+ * sequence. Past the budget a failed request fails fast (502) instead of
+ * adding load to a sick pool.
  */
 
 /** RetryBudget counts requests and retries in flight for one daemon. */
 export class RetryBudget {
   ratio: number;
-  readonly minPerSecond: number;
+  readonly minConcurrency: number;
   requestsInFlight = 0;
   retriesInFlight = 0;
   /** refused counts retries the budget turned away. */
   refused = 0;
-  #windowStart = 0;
-  #floorUsed = 0;
 
-  constructor(ratio: number, minPerSecond = 3) {
+  constructor(ratio: number, minConcurrency = 3) {
     this.ratio = ratio;
-    this.minPerSecond = minPerSecond;
+    this.minConcurrency = minConcurrency;
   }
 
-  /**
-   * tryRetry asks for one retry at time `now` (ms). When granted, the caller
-   * must call `releaseRetry()` once the retry attempt ends.
-   */
-  tryRetry(now: number): boolean {
-    if (this.retriesInFlight + 1 <= this.ratio * this.requestsInFlight) {
-      this.retriesInFlight++;
-      return true;
-    }
-    if (now - this.#windowStart >= 1000) {
-      this.#windowStart = now;
-      this.#floorUsed = 0;
-    }
-    if (this.#floorUsed < this.minPerSecond) {
-      this.#floorUsed++;
+  /** limit is how many retries may be in flight now. */
+  get limit(): number {
+    return Math.max(this.minConcurrency, Math.floor(this.ratio * this.requestsInFlight));
+  }
+
+  /** tryRetry asks for one retry slot; when granted, call releaseRetry() once the retry attempt ends. */
+  tryRetry(): boolean {
+    if (this.retriesInFlight < this.limit) {
       this.retriesInFlight++;
       return true;
     }
