@@ -33,6 +33,8 @@ export interface DaemonOptions {
   configPath: string;
   /** log: the operational logger; by default one is created at the config's log.level. */
   log?: Logger;
+  /** logStream: where the default logger writes (default stdout), e.g. a ReopenableFile for --log-file. */
+  logStream?: NodeJS.WritableStream;
   /** watch the config file for changes (default true). */
   watch?: boolean;
   watchDebounceMs?: number;
@@ -54,7 +56,8 @@ export interface Generation extends Route {
   readonly health: HealthScheduler;
 }
 
-const VERSION = (() => {
+/** VERSION is yalb's version, from package.json. */
+export const VERSION = (() => {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
     return pkg.version ?? '0.0.0';
@@ -134,7 +137,7 @@ export class Daemon {
     const loaded = await loadConfig(opts.configPath);
     if (!loaded.ok) throw configError(loaded);
     const ownLog = !opts.log;
-    const log = opts.log ?? createLogger({ level: loaded.config.log.level });
+    const log = opts.log ?? createLogger({ level: loaded.config.log.level, stream: opts.logStream });
     const d = new Daemon(opts, log, ownLog, loaded);
     try {
       d.#gen = await d.#build(loaded.config, loaded.hash, 1);

@@ -3,27 +3,42 @@
  * stop, SIGUSR1 reopens log files. A second SIGTERM/SIGINT while draining
  * stops waiting. Returns a function that removes the handlers.
  */
+import type { ReloadResult } from '../reload/reloader.js';
 import type { Daemon } from './daemon.js';
 
-/** installSignalHandlers maps process signals to daemon actions; `onStopped` hears when the drain is over. */
-export function installSignalHandlers(daemon: Daemon, onStopped: (signal: string) => void, onForced: () => void): () => void {
+/** SignalHooks let the caller (the CLI) hear what the signals did. */
+export interface SignalHooks {
+  /** stopped: the drain after SIGTERM/SIGINT is over. */
+  stopped: (signal: string) => void;
+  /** forced: a second SIGTERM/SIGINT arrived while draining. */
+  forced: () => void;
+  /** reloaded: a SIGHUP reload finished (applied, unchanged or failed). */
+  reloaded?: (result: ReloadResult) => void;
+  /** reopen: SIGUSR1 asks to reopen log files the caller owns. */
+  reopen?: () => void;
+}
+
+/** installSignalHandlers maps process signals to daemon actions. */
+export function installSignalHandlers(daemon: Daemon, hooks: SignalHooks): () => void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
       daemon.log.warn(`${signal} again: stopping without waiting for the drain`);
-      onForced();
+      hooks.forced();
       return;
     }
     stopping = true;
     daemon.log.info(`${signal}: stopping (draining in-flight requests)`);
-    void daemon.stop().then(() => onStopped(signal));
+    void daemon.stop().then(() => hooks.stopped(signal));
   };
   const hup = () => {
-    void daemon.reload('SIGHUP');
+    daemon.log.info('SIGHUP: reloading the config');
+    void daemon.reload('SIGHUP').then((r) => hooks.reloaded?.(r));
   };
   const usr1 = () => {
     daemon.log.info('SIGUSR1: reopening log files');
     daemon.reopenLogs();
+    hooks.reopen?.();
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
