@@ -1,0 +1,147 @@
+/**
+ * The daemon as users run it: `yalb start --daemon`, `reload`, `status`,
+ * `stop`, and a foreground `start` stopped by SIGTERM while a request is in
+ * flight. Spawns the built CLI; every process is killed in teardown.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { isAlive } from '../../src/cli/pid-file.js';
+import { startBackends } from '../helpers/backend.js';
+import { exited, runCli, spawnCli } from '../helpers/cli.js';
+import { request, tempDir } from '../helpers/daemon.js';
+import { deadPort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
+
+function config(port: number, adminPort: number, backends: string[], extra = ''): string {
+  return `listen: 127.0.0.1:${port}\nadmin:\n  listen: 127.0.0.1:${adminPort}\nbackends:\n${backends.map((u) => `  - url: ${u}\n`).join('')}${extra}`;
+}
+
+test('start --daemon, status, reload, stop', async (t) => {
+  const [b1, b2] = await startBackends(t, 2);
+  const dir = tempDir(t);
+  const file = path.join(dir, 'lb.yaml');
+  const pidFile = path.join(dir, 'yalb.pid');
+  const logFile = path.join(dir, 'yalb.log');
+  const port = await deadPort();
+  const adminPort = await deadPort();
+  writeFileSync(file, config(port, adminPort, [b1!.url]));
+  t.after(() => {
+    const pid = Number(existsSync(pidFile) ? readFileSync(pidFile, 'utf8') : 0);
+    if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  // No daemon yet: each control command says so and exits 1.
+  for (const cmd of ['reload', 'stop']) {
+    const r = await runCli([cmd, '--pid-file', pidFile]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no running daemon/);
+  }
+  const noStatus = await runCli(['status', '-c', file]);
+  assert.equal(noStatus.code, 1);
+  assert.match(noStatus.stderr, /no daemon answers/);
+
+  // start --daemon returns promptly; runCli waits for our pipes to close, so a daemon holding them would time out here.
+  const started = await runCli(['start', '--daemon', '-c', file, '--pid-file', pidFile, '--log-file', logFile], { timeoutMs: 15_000 });
+  assert.equal(started.code, 0, started.stderr);
+  assert.ok(started.ms < 10_000, `start --daemon took ${started.ms} ms`);
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  assert.ok(isAlive(pid));
+  assert.match(started.stdout, new RegExp(`pid ${pid}`));
+  assert.equal((await request(`http://127.0.0.1:${port}/`)).body, 'b1\n');
+
+  // A second start on the same pid file is refused.
+  const again = await runCli(['start', '--daemon', '-c', file, '--pid-file', pidFile]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already running/);
+
+  // status prints every backend.
+  const status = await runCli(['status', '-c', file]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, new RegExp(b1!.url.replace(/[.]/g, '\\.')));
+  const json = JSON.parse((await runCli(['status', '-c', file, '--json'])).stdout) as { pid: number; backends: unknown[] };
+  assert.equal(json.pid, pid);
+
+  // reload applies and reports (the watcher may apply first; then reload says "up to date").
+  writeFileSync(file, config(port, adminPort, [b1!.url, b2!.url]));
+  const reload = await runCli(['reload', '--pid-file', pidFile]);
+  assert.equal(reload.code, 0, reload.stderr);
+  assert.match(reload.stdout, /applied|up to date/);
+  await waitFor(async () => (await request(`http://127.0.0.1:${port}/`)).body === 'b2\n' || (await request(`http://127.0.0.1:${port}/`)).body === 'b2\n', { what: 'b2 serving' });
+
+  // An invalid file: reload reports file:line:col and exits 1; the daemon keeps serving.
+  writeFileSync(file, `${config(port, adminPort, [b1!.url])}strategy: bogus\n`);
+  const bad = await runCli(['reload', '--pid-file', pidFile]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /lb\.yaml:\d+:\d+: /);
+  assert.equal((await request(`http://127.0.0.1:${port}/`)).status, 200);
+
+  // stop drains, exits and removes the pid file.
+  const stop = await runCli(['stop', '--pid-file', pidFile]);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.ok(!isAlive(pid));
+  assert.ok(!existsSync(pidFile));
+  assert.match(readFileSync(logFile, 'utf8'), /yalb stopped/);
+});
+
+test('a stale pid file is replaced', async (t) => {
+  const [b1] = await startBackends(t, 1);
+  const dir = tempDir(t);
+  const file = path.join(dir, 'lb.yaml');
+  const pidFile = path.join(dir, 'yalb.pid');
+  writeFileSync(file, config(await deadPort(), await deadPort(), [b1!.url]));
+  writeFileSync(pidFile, '999999\n');
+  const child = spawnCli(t, ['start', '-c', file, '--pid-file', pidFile]);
+  await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(child.pid), { what: 'pid file rewritten' });
+  child.kill('SIGTERM');
+  assert.equal((await exited(child)).code, 0);
+  assert.ok(!existsSync(pidFile));
+});
+
+test('start --daemon with an invalid config prints the error and exits 1', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'lb.yaml');
+  writeFileSync(file, 'listen: 127.0.0.1:0\nbackends: []\n');
+  const r = await runCli(['start', '--daemon', '-c', file, '--pid-file', path.join(dir, 'p.pid')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /lb\.yaml:2:\d+: /);
+});
+
+test('foreground start: SIGTERM drains an in-flight request, then exits 0', async (t) => {
+  const [slow] = await startBackends(t, 1);
+  slow!.behaviour = { kind: 'delay', ms: 800 };
+  const dir = tempDir(t);
+  const file = path.join(dir, 'lb.yaml');
+  const port = await deadPort();
+  writeFileSync(file, `listen: 127.0.0.1:${port}\nbackends:\n  - url: ${slow!.url}\n`);
+  const child = spawnCli(t, ['start', '-c', file]);
+  await waitFor(() => /listening on/.test(child.output()), { what: 'listening', timeoutMs: 10_000 });
+  const inFlight = request(`http://127.0.0.1:${port}/`);
+  await waitFor(() => slow!.hits === 1, { what: 'request at the backend' });
+  child.kill('SIGTERM');
+  const r = await inFlight;
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'b1\n');
+  const { code } = await exited(child);
+  assert.equal(code, 0, child.output());
+  assert.match(child.output(), /SIGTERM: stopping/);
+});
+
+test('foreground start: SIGHUP reloads', async (t) => {
+  const [b1, b2] = await startBackends(t, 2);
+  const dir = tempDir(t);
+  const file = path.join(dir, 'lb.yaml');
+  const port = await deadPort();
+  writeFileSync(file, `listen: 127.0.0.1:${port}\nbackends:\n  - url: ${b1!.url}\n`);
+  const child = spawnCli(t, ['start', '-c', file]);
+  await waitFor(() => /listening on/.test(child.output()), { what: 'listening', timeoutMs: 10_000 });
+  child.kill('SIGHUP'); // unchanged: nothing applied, still serving
+  await waitFor(() => /SIGHUP/.test(child.output()), { what: 'SIGHUP logged' });
+  assert.equal((await request(`http://127.0.0.1:${port}/`)).body, 'b1\n');
+  writeFileSync(file, `listen: 127.0.0.1:${port}\nbackends:\n  - url: ${b2!.url}\n`);
+  child.kill('SIGHUP');
+  await waitFor(async () => (await request(`http://127.0.0.1:${port}/`)).body === 'b2\n', { what: 'b2 serving after SIGHUP' });
+  child.kill('SIGTERM');
+  assert.equal((await exited(child)).code, 0);
+});
