@@ -11,6 +11,6 @@ export interface CommandIo {
 
 /** badUsage prints a usage error and returns exit code 2. */
 export function badUsage(io: CommandIo, message: string, usage: string): number {
-  io.err(`yalb: ${message}\n\n${usage}`);
+  io.err(`yalb: ${message} (YALB_ERR_USAGE)\n\n${usage}`);
   return 2;
 }

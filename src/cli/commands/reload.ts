@@ -71,7 +71,7 @@ export async function runReload(args: string[], io: CommandIo): Promise<number> 
     return 1;
   }
   if (!r.ok) {
-    io.err(`yalb: reload failed; the running config keeps serving:\n${(r.errors ?? []).join('\n')}`);
+    io.err(`yalb: reload failed; the running config keeps serving (YALB_ERR_RELOAD_FAILED):\n${(r.errors ?? []).join('\n')}`);
     return 1;
   }
   const applied = (r as { applied?: boolean }).applied;
