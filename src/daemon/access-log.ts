@@ -64,8 +64,14 @@ export class AccessLog {
     this.#cfg = cfg;
     this.#stream = undefined;
     if (!cfg) return;
-    if (cfg.path === 'stdout') this.#stream = process.stdout;
-    else this.#openFile(cfg.path);
+    if (cfg.path === 'stdout') {
+      // process.stdout writes synchronously when it is a file or a TTY; an fs
+      // stream on fd 1 never blocks the request path (and batches with writev).
+      const out = createWriteStream('', { fd: 1, autoClose: false, highWaterMark: 64 * 1024 });
+      out.on('error', (err) => this.#log?.error(`access log stdout: ${err.message}`));
+      this.#file = out;
+      this.#stream = out;
+    } else this.#openFile(cfg.path);
   }
 
   #openFile(path: string): void {
@@ -91,7 +97,7 @@ export class AccessLog {
 
   /** reopen closes and reopens the file (logrotate, SIGUSR1). */
   reopen(): void {
-    if (!this.#file || !this.#cfg) return;
+    if (!this.#file || !this.#cfg || this.#cfg.path === 'stdout') return;
     void this.#closeFile();
     this.#openFile(this.#cfg.path);
   }

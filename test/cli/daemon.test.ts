@@ -4,7 +4,7 @@
  * flight. Spawns the built CLI; every process is killed in teardown.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { isAlive } from '../../src/cli/pid-file.js';
@@ -144,4 +144,28 @@ test('foreground start: SIGHUP reloads', async (t) => {
   await waitFor(async () => (await request(`http://127.0.0.1:${port}/`)).body === 'b2\n', { what: 'b2 serving after SIGHUP' });
   child.kill('SIGTERM');
   assert.equal((await exited(child)).code, 0);
+});
+
+test('foreground start --log-file: SIGUSR1 reopens the log after logrotate moved it', async (t) => {
+  const [b1] = await startBackends(t, 1);
+  const dir = tempDir(t);
+  const file = path.join(dir, 'lb.yaml');
+  const log = path.join(dir, 'yalb.log');
+  const access = path.join(dir, 'access.log');
+  const port = await deadPort();
+  writeFileSync(file, `listen: 127.0.0.1:${port}\nbackends:\n  - url: ${b1!.url}\naccessLog:\n  path: ${access}\n`);
+  const child = spawnCli(t, ['start', '-c', file, '--log-file', log]);
+  await waitFor(() => existsSync(log) && /listening on/.test(readFileSync(log, 'utf8')), { what: 'listening in the log file', timeoutMs: 10_000 });
+  await request(`http://127.0.0.1:${port}/before`);
+  await waitFor(() => existsSync(access) && readFileSync(access, 'utf8').includes('/before'), { what: 'access line before rotation' });
+  renameSync(log, `${log}.1`);
+  renameSync(access, `${access}.1`);
+  child.kill('SIGUSR1');
+  await waitFor(() => existsSync(log) && /SIGUSR1/.test(readFileSync(`${log}.1`, 'utf8') + readFileSync(log, 'utf8')), { what: 'new log file' });
+  await request(`http://127.0.0.1:${port}/after`);
+  await waitFor(() => existsSync(access) && readFileSync(access, 'utf8').includes('/after'), { what: 'access line in the new file' });
+  child.kill('SIGTERM');
+  assert.equal((await exited(child)).code, 0);
+  assert.match(readFileSync(log, 'utf8'), /yalb stopped/);
+  assert.ok(!readFileSync(`${access}.1`, 'utf8').includes('/after'));
 });
