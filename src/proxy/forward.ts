@@ -138,6 +138,14 @@ class Attempt {
 /** createHttpProxy3Engine returns an Engine on one http-proxy-3 server for the whole daemon. */
 export function createHttpProxy3Engine(log: Logger): Engine {
   const proxy = createProxyServer({ xfwd: false, prependPath: true });
+  // http-proxy-3's `deleteLength` pass sets `content-length: 0` and drops
+  // `transfer-encoding` on any DELETE or OPTIONS without a length. On a
+  // chunked one the body still flows, after a zero-length request, on the
+  // pooled backend connection: the backend parses it as a second request
+  // (request smuggling). Node frames a bodyless DELETE correctly without it.
+  const passes = (proxy as unknown as { webPasses?: Array<{ name: string }> }).webPasses;
+  const del = passes?.findIndex((p) => p.name === 'deleteLength') ?? -1;
+  if (passes && del >= 0) passes.splice(del, 1);
   const attempts = new WeakMap<IncomingMessage, Attempt>();
   const upgrades = new WeakMap<IncomingMessage, (proxyReq: ClientRequest) => void>();
 
@@ -166,6 +174,13 @@ export function createHttpProxy3Engine(log: Logger): Engine {
       return new Promise<AttemptOutcome>((resolve) => {
         const attempt = new Attempt(res, opts, resolve);
         attempts.set(req, attempt);
+        // Each web() call leaves one 'error' listener on req and one 'close'
+        // listener on res for the rest of the exchange (§1.4 C3). The loop
+        // bounds the attempts (maxAttempts × (sameBackend + 2)); keep the
+        // limit one step ahead so 12 seed-default retries do not print
+        // MaxListenersExceededWarning.
+        req.setMaxListeners(req.getMaxListeners() + 1);
+        res.setMaxListeners(res.getMaxListeners() + 1);
         proxy.web(req, res, { target, agent: opts.agent, buffer: opts.body.stream }, (err) => {
           if (attempts.get(req) === attempt) attempt.onError(err as NodeJS.ErrnoException);
         });

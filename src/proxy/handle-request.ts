@@ -15,7 +15,7 @@ import { RequestBody, readBody } from './body.js';
 import type { Engine } from './forward.js';
 import { prepareRequestHeaders } from './headers.js';
 import { hashKeyOf } from './request-key.js';
-import { type AttemptOutcome, decide, type RequestProgress } from './retry-policy.js';
+import { type AttemptOutcome, decide, type FailKind, type RequestProgress } from './retry-policy.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { Route, RouteHolder } from './settings.js';
 import { type FailureKind, sendFailure } from './status.js';
@@ -128,6 +128,9 @@ export class ProxyHandler {
     };
     let retries = 0;
     let retryHeld = false;
+    // YALB_ERR_UPSTREAM_CONNECT only when every attempt failed to connect; a mix is ATTEMPTS_EXHAUSTED.
+    let onlyConnects = true;
+    const failKind = (k: FailKind): FailureKind => (k === 'connect' && !onlyConnects ? 'attempts-exhausted' : k);
     const budget = this.#d.budget;
     const retry = (reason: 'connect' | 'reset' | 'timeout'): boolean => {
       const granted = budget.tryRetry();
@@ -173,6 +176,7 @@ export class ProxyHandler {
       } else if (outcome.kind !== 'client-abort' && outcome.kind !== 'response') {
         state.failures++;
       }
+      if (outcome.kind !== 'connect-failed') onlyConnects = false;
       p.replayable = body.replayable;
       const d = decide(outcome, p, { sameBackend: s.sameBackend, maxAttempts: s.maxAttempts });
       if ((d.action === 'next-backend' || d.action === 'fail') && d.markDown) {
@@ -183,7 +187,7 @@ export class ProxyHandler {
         const status = outcome.kind === 'response' ? outcome.status : 0;
         return { status, backend: b.url, attempts: p.attempts, retries, failure: undefined };
       }
-      if (d.action === 'fail') return fail(d.kind, b, p.attempts, retries);
+      if (d.action === 'fail') return fail(failKind(d.kind), b, p.attempts, retries);
       const reason = outcome.kind === 'connect-failed' ? 'connect' : outcome.kind === 'timeout' ? 'timeout' : 'reset';
       if (d.action === 'retry-same') {
         if (!retry(reason)) return fail('budget', b, p.attempts, retries);
@@ -192,7 +196,10 @@ export class ProxyHandler {
         else p.raceRetried = true;
       } else {
         const next = pool.select(tried, key);
-        if (!next) return fail(outcome.kind === 'timeout' ? 'timeout' : 'attempts-exhausted', b, p.attempts, retries);
+        if (!next) {
+          const k = outcome.kind === 'timeout' ? 'timeout' : outcome.kind === 'connect-failed' ? 'connect' : 'attempts-exhausted';
+          return fail(failKind(k), b, p.attempts, retries);
+        }
         if (!retry(reason)) return fail('budget', b, p.attempts, retries);
         backend = next;
         p.attempts++;

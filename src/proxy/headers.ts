@@ -43,18 +43,27 @@ export function isTrusted(address: string | undefined, trusted: BlockList | unde
 /**
  * prepareRequestHeaders rewrites a client's request headers in place before
  * the first attempt: hop-by-hop removed (and `expect`, which Node already
- * answered with 100 Continue), X-Forwarded-For appended (or set, when the
+ * answered with 100 Continue; a chunked body stays marked chunked for the
+ * next hop), X-Forwarded-For appended (or set, when the
  * client is not trusted), X-Forwarded-Proto and -Host set. Host is kept.
  * For a WebSocket upgrade, Connection and Upgrade are kept.
  */
 export function prepareRequestHeaders(req: IncomingMessage, opts: ForwardedOptions, upgrade = false): void {
   const h = req.headers;
+  // Transfer-Encoding is hop-by-hop, but it is also how this body is framed:
+  // Node only accepts requests whose last coding is chunked, and our hop
+  // re-chunks the stream. Dropping it would turn a chunked upload into an
+  // empty body (no length, no chunking) for the body reader and the backend.
+  const chunked = !upgrade && h['transfer-encoding'] !== undefined;
   removeHopByHop(h, upgrade ? ['connection', 'upgrade'] : []);
+  if (chunked) h['transfer-encoding'] = 'chunked';
   if (upgrade) {
     h.connection = 'upgrade';
   }
   delete h.expect;
-  const client = req.socket.remoteAddress ?? '';
+  const addr = req.socket.remoteAddress ?? '';
+  // A dual-stack listener (a bare port) sees IPv4 clients as ::ffff:a.b.c.d; backends get a.b.c.d, as from nginx.
+  const client = addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
   const trusted = isTrusted(client, opts.trusted);
   const prior = trusted ? h['x-forwarded-for'] : undefined;
   h['x-forwarded-for'] = prior ? `${String(prior)}, ${client}` : client;

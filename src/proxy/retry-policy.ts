@@ -4,9 +4,10 @@
  * on it; nothing re-enters the proxy from an error callback.
  *
  * Rules (the contract, after Caddy's tryAgain and undici's retry handler):
- * - A connect failure never reached the backend, so any request may go
- *   again: first `retry.sameBackend` times on the same backend,
- *   `retry.delay` apart (the seed), then on the next backend.
+ * - A connect failure never reached the backend, so any request whose body
+ *   can still be sent in full may go again: first `retry.sameBackend` times
+ *   on the same backend, `retry.delay` apart (the seed), then on the next
+ *   backend.
  * - A reset or a timeout after the request may have reached the backend is
  *   retried only for idempotent methods whose body can be replayed; a reset
  *   on a reused keep-alive socket (the keep-alive race: the backend closed an
@@ -27,7 +28,15 @@ export type Decision =
   | { action: 'done' }
   | { action: 'retry-same'; delay: boolean }
   | { action: 'next-backend'; markDown: boolean }
-  | { action: 'fail'; kind: 'attempts-exhausted' | 'timeout'; markDown?: boolean };
+  | { action: 'fail'; kind: FailKind; markDown?: boolean };
+
+/**
+ * FailKind says why a request failed, for its status and error code: every
+ * connect refused or timed out (502), a reset that cannot be replayed (502),
+ * retries used up after resets (502), a response timeout or an idle
+ * exchange (504).
+ */
+export type FailKind = 'connect' | 'reset' | 'attempts-exhausted' | 'timeout' | 'idle';
 
 /** RequestProgress is the loop's counters for one request. */
 export interface RequestProgress {
@@ -58,23 +67,28 @@ export function decide(outcome: AttemptOutcome, p: RequestProgress, rules: Retry
     case 'client-abort':
       return { action: 'done' };
     case 'connect-failed':
+      // The request never reached the backend, but a streamed body that has
+      // started to flow (it is released once a socket connects) cannot be
+      // sent again in full: resending would hang on a half-empty stream.
+      if (!p.replayable) return { action: 'fail', kind: 'connect' };
       if (p.sameBackendRetries < rules.sameBackend) return { action: 'retry-same', delay: true };
-      return nextOr(p, rules, true, 'attempts-exhausted');
+      return nextOr(p, rules, true, 'connect');
     case 'reset': {
       const safe = p.replayable && IDEMPOTENT_METHODS.has(p.method);
-      if (!safe) return { action: 'fail', kind: 'attempts-exhausted' };
+      if (!safe) return { action: 'fail', kind: 'reset' };
       if (outcome.reusedSocket && !p.raceRetried) return { action: 'retry-same', delay: false };
       return nextOr(p, rules, false, 'attempts-exhausted');
     }
     case 'timeout': {
       const safe = p.replayable && IDEMPOTENT_METHODS.has(p.method);
-      if (!safe || outcome.phase === 'idle') return { action: 'fail', kind: 'timeout' };
+      if (outcome.phase === 'idle') return { action: 'fail', kind: 'idle' };
+      if (!safe) return { action: 'fail', kind: 'timeout' };
       return nextOr(p, rules, false, 'timeout');
     }
   }
 }
 
-function nextOr(p: RequestProgress, rules: RetryRules, markDown: boolean, kind: 'attempts-exhausted' | 'timeout'): Decision {
+function nextOr(p: RequestProgress, rules: RetryRules, markDown: boolean, kind: FailKind): Decision {
   if (p.attempts < rules.maxAttempts) return { action: 'next-backend', markDown };
   return { action: 'fail', kind, markDown };
 }

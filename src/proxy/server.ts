@@ -28,9 +28,15 @@ const CLIENT_ERROR_RESPONSES: Record<string, string> = {
 
 /** createProxyServer returns an http.Server wired to the handler; it is not yet listening. */
 export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions = {}): http.Server {
+  const headersTimeout = opts.headersTimeoutMs ?? 15_000;
   const server = http.createServer({
-    headersTimeout: opts.headersTimeoutMs ?? 15_000,
+    headersTimeout,
     requestTimeout: opts.requestTimeoutMs ?? 300_000,
+    // Node enforces headersTimeout and requestTimeout only when this timer
+    // sweeps the connections (default every 30 s), so a slow client would
+    // hold a connection up to 30 s past its deadline. Sweep at least every
+    // second (and several times per headersTimeout): O(connections) per sweep.
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
     maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
   }, (req, res) => void handler.handle(req, res));

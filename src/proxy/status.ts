@@ -6,14 +6,18 @@ import type { ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors.js';
 
 /** FailureKind is why a request ended without a backend's response. */
-export type FailureKind = 'no-backend' | 'attempts-exhausted' | 'timeout' | 'budget' | 'client-abort';
+export type FailureKind =
+  | 'no-backend' | 'connect' | 'reset' | 'attempts-exhausted' | 'budget' | 'timeout' | 'idle' | 'client-abort';
 
 /** STATUS_OF maps a failure to its status and stable error code. 499 is logged only, never sent. */
 export const STATUS_OF: Record<FailureKind, { status: number; code: ErrorCode; text: string }> = {
   'no-backend': { status: 503, code: 'YALB_ERR_NO_BACKEND', text: 'no backend is available' },
+  'connect': { status: 502, code: 'YALB_ERR_UPSTREAM_CONNECT', text: 'no backend accepted the connection' },
+  'reset': { status: 502, code: 'YALB_ERR_UPSTREAM_RESET', text: 'the backend closed the connection before answering, and the request could not be replayed' },
   'attempts-exhausted': { status: 502, code: 'YALB_ERR_ATTEMPTS_EXHAUSTED', text: 'every attempt to reach a backend failed' },
   'budget': { status: 502, code: 'YALB_ERR_RETRY_BUDGET', text: 'the backend failed and the retry budget is spent' },
   'timeout': { status: 504, code: 'YALB_ERR_UPSTREAM_TIMEOUT', text: 'the backend did not answer in time' },
+  'idle': { status: 504, code: 'YALB_ERR_UPSTREAM_IDLE', text: 'the exchange with the backend went idle' },
   'client-abort': { status: 499, code: 'YALB_ERR_CLIENT_ABORT', text: 'client closed the request' },
 };
 
