@@ -38,6 +38,8 @@ export class BackendState {
   ejections = 0;
   /** ejectedUntil is the clock time an ejection ends (0 = not ejected). */
   ejectedUntil = 0;
+  /** ejectedForMs is how long the latest ejection lasts (for the log line when it ends). */
+  ejectedForMs = 0;
   /** upSince is when the backend last came up (for slow start); 0 = up since the start. */
   upSince = 0;
   inFlight = 0;

@@ -23,12 +23,31 @@ export interface PassiveRules {
 /** MAX_EJECTION_MULTIPLIER caps how much a repeated ejection can grow (Envoy max_ejection_time). */
 export const MAX_EJECTION_MULTIPLIER = 10;
 
-/** Transition describes one change of a backend's state, for the log and /status. */
+/**
+ * Transition describes one change of state, for the log and /status. Most
+ * are about one backend (`url`); `kind: 'panic'` is about the whole pool
+ * (url is then PANIC_URL) and goes `to: 'panic'` when panic mode starts and
+ * `to: 'normal'` when it ends.
+ */
 export interface Transition {
   url: string;
-  kind: 'health' | 'ejected' | 'returned';
-  to: HealthStatus | 'ejected' | 'probation';
+  kind: 'health' | 'ejected' | 'returned' | 'panic';
+  to: HealthStatus | 'ejected' | 'probation' | 'panic' | 'normal';
   reason: string;
+}
+
+/** PANIC_URL stands in for a backend URL in pool-wide transitions (panic mode). */
+export const PANIC_URL = 'pool';
+
+/**
+ * formatMs renders a duration for log lines and /status: "300ms" below a
+ * second, else seconds ("30s", "1.5s"). Why: ejectFor may be sub-second in
+ * tests and small deployments, and "ejected 0s" says nothing.
+ */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : Number(s.toFixed(1))}s`;
 }
 
 /**
@@ -94,9 +113,30 @@ export function applyOutcome(
   s.ejections++;
   const forMs = rules.ejectForMs * Math.min(s.ejections, MAX_EJECTION_MULTIPLIER);
   s.ejectedUntil = now + forMs;
-  const why = `ejected ${Math.round(forMs / 1000)}s: ${onProbation ? 'failed on probation' : `${s.consecutiveFailures} consecutive failures`}: ${reason}`;
+  s.ejectedForMs = forMs;
+  const why = `ejected ${formatMs(forMs)}: ${onProbation ? 'failed on probation' : `${s.consecutiveFailures} consecutive failures`}: ${reason}`;
   s.consecutiveFailures = 0;
   s.reason = why;
   s.since = now;
   return { url: s.url, kind: 'ejected', to: 'ejected', reason: why };
+}
+
+/**
+ * applyClock ends an ejection whose time is over. Ejections end by the
+ * clock, not by an event, and the pool has no timers, so the pool calls this
+ * whenever it is used (a pick, a probe result, a live-traffic result): the
+ * return is then noticed and logged once, at most one probe interval late.
+ * The backend comes back on probation (see applyOutcome). When active checks
+ * took it down meanwhile it stays down, and its reason is kept.
+ */
+export function applyClock(s: BackendState, now: number): Transition | undefined {
+  if (s.ejectedUntil === 0 || s.ejectedUntil > now) return undefined;
+  const at = s.ejectedUntil;
+  s.ejectedUntil = 0;
+  const why = `ejection of ${formatMs(s.ejectedForMs)} over; on probation`;
+  if (s.health === 'up') {
+    s.reason = why;
+    s.since = at;
+  }
+  return { url: s.url, kind: 'returned', to: 'probation', reason: why };
 }

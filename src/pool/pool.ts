@@ -7,7 +7,9 @@
  */
 import type { StrategyName } from '../config/schema.js';
 import { Backend, type BackendSpec } from './backend.js';
-import { applyOutcome, applyProbe, type PassiveRules, type ProbeRules } from './health-state.js';
+import {
+  applyClock, applyOutcome, applyProbe, PANIC_URL, type PassiveRules, type ProbeRules,
+} from './health-state.js';
 import type { BackendRegistry } from './registry.js';
 import { createStrategy } from './strategies/index.js';
 import type { PickContext, Strategy } from './strategies/strategy.js';
@@ -71,14 +73,58 @@ export class Pool implements HealthSink {
    * healthCheck.panicBelow) unhealthy backends are eligible too.
    */
   select(tried: ReadonlySet<Backend>, key?: string): Backend | undefined {
-    const ctx: PickContext = { tried, key, panic: this.panicking() };
+    const registry = this.registry;
+    if (this.generation > registry.servingGeneration) registry.servingGeneration = this.generation;
+    const ctx: PickContext = { tried, key, panic: this.#refresh() };
     return this.#strategy.select(this.backends, ctx);
   }
 
-  /** panicking tells whether fewer than panicBelow of the (non-draining) backends are healthy. */
-  panicking(): boolean {
-    const threshold = this.description.panicBelow;
-    if (threshold <= 0) return false;
+  /**
+   * refresh brings time-driven state up to date and logs it once: ejections
+   * whose time is over end (the backend returns on probation), and panic
+   * mode starts or ends. The pool has no timers, so this runs on every pick
+   * and every reported result; the daemon may also call it before showing
+   * /status. O(n) in the number of backends.
+   */
+  refresh(): void {
+    this.#refresh();
+  }
+
+  /** #refresh is refresh() returning whether the pool panics now. */
+  #refresh(): boolean {
+    const now = this.registry.now();
+    for (const b of this.backends) {
+      if (b.state.ejectedUntil !== 0) this.registry.notify(applyClock(b.state, now));
+    }
+    return this.#checkPanic();
+  }
+
+  /** #current tells whether this generation is the newest one serving (older ones only finish their requests). */
+  #current(): boolean {
+    return this.generation >= this.registry.servingGeneration;
+  }
+
+  /**
+   * #checkPanic logs the start and the end of panic mode, once each. Only
+   * the serving generation does this: an older one, still finishing a
+   * request, must not flip the flag back with its old settings.
+   */
+  #checkPanic(): boolean {
+    const panic = this.panicking();
+    const registry = this.registry;
+    if (!this.#current() || panic === registry.panic) return panic;
+    registry.panic = panic;
+    const { healthy, total } = this.#healthyCount();
+    const pct = (x: number) => `${Math.round(x * 100)}%`;
+    const share = `${healthy} of ${total} backends healthy`;
+    const reason = panic
+      ? `PANIC MODE ON: ${share} (${pct(total ? healthy / total : 0)}, below panicBelow ${pct(this.description.panicBelow)}); routing to all ${total} non-draining backends, healthy or not`
+      : `panic mode off: ${share} (panicBelow ${pct(this.description.panicBelow)}); routing to healthy backends only`;
+    registry.notify({ url: PANIC_URL, kind: 'panic', to: panic ? 'panic' : 'normal', reason });
+    return panic;
+  }
+
+  #healthyCount(): { healthy: number; total: number } {
     let total = 0;
     let healthy = 0;
     for (const b of this.backends) {
@@ -86,6 +132,14 @@ export class Pool implements HealthSink {
       total++;
       if (b.healthy) healthy++;
     }
+    return { healthy, total };
+  }
+
+  /** panicking tells whether fewer than panicBelow of the (non-draining) backends are healthy. */
+  panicking(): boolean {
+    const threshold = this.description.panicBelow;
+    if (threshold <= 0) return false;
+    const { healthy, total } = this.#healthyCount();
     return total > 0 && healthy / total < threshold;
   }
 
@@ -98,7 +152,9 @@ export class Pool implements HealthSink {
 
   /** reportProbe records an active-check result with this generation's rise/fall. */
   reportProbe(backend: Backend, ok: boolean, reason: string, ms = 0): void {
+    this.refresh();
     this.registry.notify(applyProbe(backend.state, ok, reason, this.description.probe, this.registry.now(), ms));
+    this.#checkPanic();
   }
 
   /** markDown takes a backend down at once (the seed's "retries on one backend exhausted" fast path). */
@@ -110,18 +166,35 @@ export class Pool implements HealthSink {
     s.reason = reason;
     s.since = this.registry.now();
     this.registry.notify({ url: s.url, kind: 'health', to: 'down', reason });
+    this.#checkPanic();
   }
 
   /** reportOutcome records a live-traffic result for passive checks (outlier ejection). */
   reportOutcome(backend: Backend, ok: boolean, reason: string): void {
     if (!ok) backend.state.failures++;
+    this.refresh();
     const now = this.registry.now();
     const { maxEjectedPercent } = this.description.passive;
+    // maxEjectedPercent is a share of the backends that take traffic: a
+    // draining backend takes none, so it neither counts in the pool nor
+    // uses up the cap (with a draining b1 and a failing b2, ejecting b2
+    // would leave nothing to serve). Ejecting a draining backend costs no
+    // capacity, so it is always allowed.
     const mayEject = () => {
+      if (backend.draining) return true;
+      let serving = 0;
       let ejected = 1; // the one about to be ejected
-      for (const b of this.backends) if (b !== backend && b.state.ejected(now)) ejected++;
-      return (ejected / this.backends.length) * 100 <= maxEjectedPercent;
+      for (const b of this.backends) {
+        if (b.draining) continue;
+        serving++;
+        if (b !== backend && b.state.ejected(now)) ejected++;
+      }
+      return (ejected / serving) * 100 <= maxEjectedPercent;
     };
-    this.registry.notify(applyOutcome(backend.state, ok, reason, this.description.passive, now, mayEject));
+    const t = applyOutcome(backend.state, ok, reason, this.description.passive, now, mayEject);
+    if (t) {
+      this.registry.notify(t);
+      this.#checkPanic();
+    }
   }
 }

@@ -19,6 +19,14 @@ export class BackendRegistry {
   readonly now: () => number;
   readonly #states = new Map<string, BackendState>();
   readonly #onTransition: (t: Transition) => void;
+  /**
+   * panic is whether the pool is in panic mode as last logged. It lives here,
+   * beside the backend states, so a reload that keeps the pool in panic does
+   * not log the start of panic mode again.
+   */
+  panic = false;
+  /** servingGeneration is the newest generation that has picked a backend (the one serving new requests). */
+  servingGeneration = 0;
 
   constructor(opts: RegistryOptions = {}) {
     this.now = opts.now ?? Date.now;

@@ -37,8 +37,8 @@ export class RetryBudget {
     return false;
   }
 
-  /** releaseRetry ends a granted retry. */
+  /** releaseRetry ends a granted retry. A release without a grant is ignored (the count never goes negative). */
   releaseRetry(): void {
-    this.retriesInFlight--;
+    if (this.retriesInFlight > 0) this.retriesInFlight--;
   }
 }
