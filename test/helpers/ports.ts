@@ -1,17 +1,12 @@
 /**
- * deadPort returns a port on 127.0.0.1 that refuses connections: it listens
- * on port 0, notes the port, and closes (Caddy's deadUpstreamAddr).
+ * deadPort returns a port on 127.0.0.1 that refuses connections and is free
+ * to bind (Caddy's deadUpstreamAddr). It is taken from just below the
+ * kernel's ephemeral range, so a listen(0) of a test running in parallel
+ * cannot be handed the same number (see refusing-port.ts).
  */
-import net from 'node:net';
+import { refusingPort } from './refusing-port.js';
 
-/** deadPort resolves with a port that was just free on 127.0.0.1. */
+/** deadPort resolves with a port that refuses connections now and that no listen(0) will take. */
 export function deadPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
+  return refusingPort();
 }
