@@ -102,7 +102,7 @@ const RetrySchema = z.strictObject({
   maxAttempts: z.int().min(1).max(10).default(3)
     .describe('Distinct backends tried per request before answering 502 (default 3).'),
   budget: percent('retry.budget').prefault('20%')
-    .describe('At most this share of in-flight requests may be retries; a floor of 3 retries per second always applies (default 20%).'),
+    .describe('At most this share of in-flight requests may be retries; never fewer than 3 retries in flight are allowed (default 20%).'),
   bufferLimit: size('retry.bufferLimit').prefault('64KiB')
     .describe('Request bodies up to this size are buffered so they can be replayed on another backend (default 64KiB).'),
 });
@@ -124,6 +124,10 @@ const HealthCheckSchema = z.strictObject({
   path: z.string().regex(/^\//, { error: 'healthCheck.path must start with "/"' }).optional()
     .describe('HTTP GET this path as the probe; absent = TCP connect probe (default: absent).'),
   expectStatus: z.string().regex(/^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/, { error: 'healthCheck.expectStatus: expected "200", "200-399" or "200,204"' })
+    .refine((spec) => !/^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/.test(spec) || spec.split(',').every((part) => {
+      const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
+      return lo >= 100 && hi <= 599 && lo <= hi;
+    }), { error: 'healthCheck.expectStatus: each code must be 100-599 and each range low-high' })
     .default('200-399')
     .describe('Status codes that pass an HTTP probe: "200", "200-399", "200,204" (default 200-399).'),
   rise: z.int().min(1).max(100).default(2)
