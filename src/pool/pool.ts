@@ -11,6 +11,7 @@ import {
   applyClock, applyOutcome, applyProbe, PANIC_URL, type PassiveRules, type ProbeRules,
 } from './health-state.js';
 import type { BackendRegistry } from './registry.js';
+import { findSticky, stickyIndex } from './sticky.js';
 import { createStrategy } from './strategies/index.js';
 import type { PickContext, Strategy } from './strategies/strategy.js';
 
@@ -45,6 +46,7 @@ export class Pool implements HealthSink {
   readonly registry: BackendRegistry;
   readonly #strategy: Strategy;
   readonly #byUrl: Map<string, Backend>;
+  #stickyIndex: ReadonlyMap<string, Backend> | undefined;
 
   constructor(description: PoolDescription, registry: BackendRegistry, opts: PoolOptions = {}) {
     this.description = description;
@@ -66,6 +68,16 @@ export class Pool implements HealthSink {
   backend(url: string): Backend | undefined {
     return this.#byUrl.get(url);
   }
+  /**
+   * sticky returns the backend a sticky cookie id names, when it may take
+   * this request (eligible, or unhealthy but not draining in panic mode).
+   * The id → backend index is built on first use, once per generation.
+   */
+  sticky(id: string, tried: ReadonlySet<Backend>): Backend | undefined {
+    this.#stickyIndex ??= stickyIndex(this.backends);
+    return findSticky(this.#stickyIndex, id, { tried, panic: this.panicking() });
+  }
+
 
   /**
    * select picks a backend for a request that has already tried `tried`, or

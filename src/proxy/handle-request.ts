@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Backend } from '../pool/backend.js';
-import { findSticky, parseStickyCookie, stickyCookie, stickyId } from '../pool/sticky.js';
+import { parseStickyCookie, stickyCookie, stickyId } from '../pool/sticky.js';
 import type { AgentCache } from './agents.js';
 import { RequestBody, readBody } from './body.js';
 import type { Engine } from './forward.js';
@@ -115,7 +115,7 @@ export class ProxyHandler {
     let stickyWanted: string | undefined;
     if (stickyName) {
       stickyWanted = parseStickyCookie(req.headers.cookie, stickyName);
-      if (stickyWanted) backend = findSticky(pool.backends, stickyWanted, { tried });
+      if (stickyWanted) backend = pool.sticky(stickyWanted, tried);
     }
     backend ??= pool.select(tried, key);
     if (!backend) return fail('no-backend');
@@ -225,7 +225,11 @@ export class ProxyHandler {
     socket.on('error', () => socket.destroy());
     prepareRequestHeaders(req, { trusted: s.trusted, tls: this.#d.tls ?? false }, true);
     const key = s.strategy === 'hash' || s.strategy === 'ip-hash' ? hashKeyOf(req, s.hashKey, s.strategy) : undefined;
-    const b = pool.select(new Set(), key);
+    // Follow a sticky cookie (Socket.IO-style clients upgrade on the backend
+    // that served their polling requests); a 101 cannot set a new one.
+    const stickyWanted = s.stickyCookie ? parseStickyCookie(req.headers.cookie, s.stickyCookie) : undefined;
+    const none = new Set<Backend>();
+    const b = (stickyWanted ? pool.sticky(stickyWanted, none) : undefined) ?? pool.select(none, key);
     if (!b) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: YALB_ERR_NO_BACKEND\r\n\r\n');
       return;
