@@ -89,6 +89,10 @@ export class Daemon {
   #admin: http.Server | undefined;
   #watcher: ConfigWatcher | undefined;
   #reapers = new Set<NodeJS.Timeout>();
+  /** #building holds the backend URLs of a generation being built, so the reaper keeps their fresh state. */
+  #building = new Set<string>();
+  /** #closing tracks listeners replaced by a reload that are still draining; stop() waits for them. */
+  #closing = new Set<Promise<void>>();
   #stopping = false;
   #stopped: Promise<void> | undefined;
   readonly #startedAt = Date.now();
@@ -153,6 +157,9 @@ export class Daemon {
         w.on('missing', () => log.warn(`${d.configPath} is gone; keeping the running config until it comes back`));
         await w.start();
         d.#watcher = w;
+        // The file may have changed while the first probes ran: compare once
+        // now that every later change is seen (same bytes: nothing happens).
+        await d.reload('startup check');
       }
     } catch (err) {
       await d.stop();
@@ -232,9 +239,12 @@ export class Daemon {
   async #stopNow(): Promise<void> {
     this.#stopping = true;
     await this.#watcher?.stop();
+    // A reload already running finishes (or fails) before the teardown.
+    await this.reloader.settled();
     if (this.#server) {
       await closeGracefully(this.#server, () => this.#handler.inFlight, this.#opts.drainMs ?? 10_000);
     }
+    await Promise.all(this.#closing);
     this.#handler.closeUpgrades();
     this.#gen?.health.stop();
     for (const t of this.#reapers) clearInterval(t);
@@ -295,27 +305,32 @@ export class Daemon {
 
   /** #apply builds the next generation and commits it, or throws with the running one untouched. */
   async #apply(cfg: LbConfig, hash: string): Promise<void> {
+    if (this.#stopping) throw new Error('daemon is stopping');
     const old = this.#gen;
     let next: Generation | undefined;
     let server: http.Server | undefined;
     let admin: http.Server | undefined;
+    this.#building = new Set(cfg.backends.map((b) => b.url));
     try {
       next = await this.#build(cfg, hash, old.number + 1);
       if (!sameAddress(old.config.listen, cfg.listen)) {
         server = createProxyListener(this.#handler, this.#opts.listener);
-        await listen(server, cfg.listen);
+        await listen(server, cfg.listen).catch((err: unknown) => { throw atKey(err, ['listen']); });
       }
       if (!sameAddress(old.config.admin?.listen, cfg.admin?.listen) || old.config.admin?.token !== cfg.admin?.token
           || old.config.admin?.allowRemote !== cfg.admin?.allowRemote) {
-        admin = await this.#openAdmin(cfg);
+        admin = await this.#openAdmin(cfg).catch((err: unknown) => { throw atKey(err, ['admin', 'listen']); });
       }
+      if (this.#stopping) throw new Error('daemon is stopping');
     } catch (err) {
       next?.health.stop();
       server?.close();
       admin?.close();
+      this.#building = new Set();
       this.registry.retain(new Set(old.pool.backends.map((b) => b.url)));
       throw err;
     }
+    this.#building = new Set();
     this.#commit(old, next, server, admin);
   }
 
@@ -326,7 +341,12 @@ export class Daemon {
     if (server) {
       const prev = this.#server;
       this.#server = server;
-      if (prev) void closeGracefully(prev, () => this.#handler.inFlight, this.#opts.drainMs ?? 10_000);
+      if (prev) {
+        // The old address stops accepting now; its open exchanges finish (bounded).
+        const closing = closeGracefully(prev, () => this.#handler.inFlight, this.#opts.drainMs ?? 10_000);
+        this.#closing.add(closing);
+        void closing.finally(() => this.#closing.delete(closing));
+      }
     }
     const adminChanged = admin !== undefined || (old.config.admin !== undefined && next.config.admin === undefined);
     if (adminChanged) {
@@ -347,14 +367,18 @@ export class Daemon {
    */
   #reapRemoved(): void {
     const sweep = (): boolean => {
-      const current = new Set(this.#gen.pool.backends.map((b) => b.url));
+      // Keep what the running generation uses and what a reload is building now.
+      const keep = new Set([...this.#gen.pool.backends.map((b) => b.url), ...this.#building]);
       let pending = false;
       for (const url of this.#agents.urls()) {
-        if (current.has(url)) continue;
-        if (this.registry.has(url) && this.registry.state(url).inFlight > 0) pending = true;
+        if (keep.has(url)) continue;
+        // The agent's own socket table is the ground truth: a request of an
+        // old generation may hold a socket even after the registry forgot
+        // the URL. Destroying the agent then would cut that request.
+        if (agentBusy(this.#agents.get(url)) || (this.registry.has(url) && this.registry.state(url).inFlight > 0)) pending = true;
         else this.#agents.drop(url);
       }
-      this.registry.retain(current);
+      this.registry.retain(keep);
       return !pending;
     };
     if (sweep() || this.#reapers.size) return;
@@ -378,6 +402,18 @@ export class Daemon {
     this.metrics.observeRequest(r.backend, r.status, r.durationMs / 1000);
     this.#accessLog.write(r);
   }
+}
+
+/** agentBusy tells whether an agent has a socket in use or a request waiting for one. */
+function agentBusy(agent: http.Agent): boolean {
+  const busy = (table: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(table).some((list) => (list?.length ?? 0) > 0);
+  return busy(agent.sockets) || busy(agent.requests);
+}
+
+/** atKey tags an apply error with the config key it is about, so the reloader can print file:line:col. */
+function atKey(err: unknown, key: string[]): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return Object.assign(e, { configPath: key });
 }
 
 /** createDaemon starts a daemon (see Daemon.start). */

@@ -6,6 +6,7 @@
  * commit leaves the old generation serving untouched, and is kept as
  * `lastReload` for /status. Reloads run one at a time, in order.
  */
+import { LineCounter, parseDocument } from 'yaml';
 import { formatIssue, loadConfig } from '../config/load.js';
 import type { LbConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
@@ -28,6 +29,8 @@ export interface ReloadTarget {
   /**
    * apply builds the next generation from `config` and swaps it in. It must
    * either complete the swap or throw leaving the old generation untouched.
+   * An error with `configPath` (e.g. ['listen'] for an address that cannot
+   * be bound) is reported at that key's file:line:col.
    */
   apply(config: LbConfig, hash: string): Promise<void>;
 }
@@ -44,6 +47,7 @@ export class Reloader {
   readonly #log: Logger;
   readonly #hooks: ReloaderHooks;
   #queue: Promise<unknown> = Promise.resolve();
+  #waiting: Promise<ReloadResult> | undefined;
   /** lastReload is undefined until the first reload after start. */
   lastReload: LastReload | undefined;
   /** applied counts reloads that changed the running config. */
@@ -56,14 +60,42 @@ export class Reloader {
     this.#hooks = hooks;
   }
 
-  /** reload queues one reload and resolves with its result. It never rejects. */
+  /**
+   * reload queues one reload and resolves with its result. It never rejects.
+   * A reload that is queued but not started yet absorbs later requests: it
+   * reads the file when it starts, so it sees their changes too (a burst of
+   * file events during a slow apply costs one more reload, not one each).
+   */
   reload(trigger: string): Promise<ReloadResult> {
-    const run = this.#queue.then(() => this.#reloadNow(trigger));
+    if (this.#waiting) return this.#waiting;
+    const run = this.#queue.then(() => {
+      this.#waiting = undefined;
+      return this.#reloadNow(trigger);
+    });
+    this.#waiting = run;
     this.#queue = run;
     return run;
   }
 
+  /** settled resolves once every queued reload has finished. */
+  async settled(): Promise<void> {
+    let q: Promise<unknown>;
+    do {
+      q = this.#queue;
+      await q;
+    } while (q !== this.#queue);
+  }
+
   async #reloadNow(trigger: string): Promise<ReloadResult> {
+    try {
+      return await this.#attempt(trigger);
+    } catch (err) {
+      // A bug, not a bad file: keep serving, and say so like any failed reload.
+      return this.#failed(trigger, [`${this.#file}: internal error: ${(err as Error).message}`], new Date().toISOString());
+    }
+  }
+
+  async #attempt(trigger: string): Promise<ReloadResult> {
     const at = () => new Date().toISOString();
     const loaded = await loadConfig(this.#file);
     const running = this.#target.running();
@@ -85,8 +117,10 @@ export class Reloader {
     try {
       await this.#target.apply(loaded.config, loaded.hash);
     } catch (err) {
-      const e = err as Error & { code?: string };
-      return this.#failed(trigger, [`${this.#file}: ${e.message}`], at());
+      const e = err as Error & { configPath?: string[] };
+      const where = e.configPath ? keyPosition(loaded.text, e.configPath) : undefined;
+      const prefix = where ? `${this.#file}:${where.line}:${where.col}: ${e.configPath?.join('.')}: ` : `${this.#file}: `;
+      return this.#failed(trigger, [prefix + e.message], at());
     }
     this.applied++;
     this.lastReload = { ok: true, at: at(), hash: loaded.hash, trigger, changes };
@@ -101,4 +135,17 @@ export class Reloader {
     this.#log.error(`reload failed (${trigger}), keeping the running config:\n${errors.join('\n')}`);
     return { ok: false, errors };
   }
+}
+
+/**
+ * keyPosition finds where `key` (a path like ['admin', 'listen']) is written
+ * in the config text, so a failure found while applying (an address that
+ * cannot be bound) is reported as file:line:col like a validation error.
+ */
+export function keyPosition(text: string, key: string[]): { line: number; col: number } | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const node = doc.getIn(key, true) as { range?: [number, number, number] } | undefined;
+  const offset = node?.range?.[0];
+  return offset === undefined ? undefined : lineCounter.linePos(offset);
 }

@@ -1,0 +1,55 @@
+/**
+ * configDiff: the changes one applied reload logs (issue 3), and
+ * keyPosition: where a key sits in the text, for errors found while applying.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseConfigText } from '../../src/config/load.js';
+import type { LbConfig } from '../../src/config/schema.js';
+import { configDiff } from '../../src/reload/diff.js';
+import { keyPosition } from '../../src/reload/reloader.js';
+
+function cfg(text: string): LbConfig {
+  const r = parseConfigText(text, 'lb.yaml');
+  if (!r.ok) throw new Error(JSON.stringify(r.issues));
+  return r.config;
+}
+
+const base = 'listen: 127.0.0.1:3030\nbackends:\n  - url: http://127.0.0.1:3031\n  - url: http://127.0.0.1:3032\n';
+
+test('configDiff: nothing for comments and formatting only', () => {
+  assert.deepEqual(configDiff(cfg(base), cfg(`# a comment\n${base.replace('backends:', 'backends:   ')}`)), []);
+});
+
+test('configDiff: backends added and removed, weight, drain, strategy, listen, sections', () => {
+  const a = cfg(base);
+  const b = cfg([
+    'listen: 127.0.0.1:4040',
+    'strategy: least-connections',
+    'backends:',
+    '  - url: http://127.0.0.1:3032',
+    '    weight: 3',
+    '    drain: true',
+    '  - url: http://127.0.0.1:3034',
+    '  - url: http://127.0.0.1:3035',
+    'retry:',
+    '  maxAttempts: 2',
+    '',
+  ].join('\n'));
+  assert.deepEqual(configDiff(a, b), [
+    '+2 backends (http://127.0.0.1:3034, http://127.0.0.1:3035)',
+    '-1 backend (http://127.0.0.1:3031)',
+    'weight http://127.0.0.1:3032 1 → 3',
+    'http://127.0.0.1:3032 draining',
+    'strategy round-robin → least-connections',
+    'listen 127.0.0.1:3030 → 127.0.0.1:4040',
+    'retry changed',
+  ]);
+});
+
+test('keyPosition: 1-based line and column of a key\'s value; undefined when absent', () => {
+  const text = 'backends:\n  - url: http://127.0.0.1:1\nadmin:\n  listen: 127.0.0.1:9\nlisten: 127.0.0.1:0\n';
+  assert.deepEqual(keyPosition(text, ['listen']), { line: 5, col: 9 });
+  assert.deepEqual(keyPosition(text, ['admin', 'listen']), { line: 4, col: 11 });
+  assert.equal(keyPosition(text, ['tls']), undefined);
+});
