@@ -15,6 +15,7 @@ import { configError, loadConfig } from '../config/load.js';
 import type { LbConfig } from '../config/schema.js';
 import { HealthScheduler } from '../health/scheduler.js';
 import { closeLogger, createLogger, type Logger } from '../log/logger.js';
+import { ReopenableFile } from '../log/reopenable-file.js';
 import type { Transition } from '../pool/health-state.js';
 import { Pool, type PoolDescription } from '../pool/pool.js';
 import { BackendRegistry } from '../pool/registry.js';
@@ -33,8 +34,10 @@ export interface DaemonOptions {
   configPath: string;
   /** log: the operational logger; by default one is created at the config's log.level. */
   log?: Logger;
-  /** logStream: where the default logger writes (default stdout), e.g. a ReopenableFile for --log-file. */
+  /** logStream: where the default logger writes (default stdout). */
   logStream?: NodeJS.WritableStream;
+  /** logFile: write the default logger's lines to this file (--log-file); reopened by reopenLogs(). */
+  logFile?: string;
   /** watch the config file for changes (default true). */
   watch?: boolean;
   watchDebounceMs?: number;
@@ -80,6 +83,7 @@ export class Daemon {
   readonly reloader: Reloader;
   readonly #opts: DaemonOptions;
   readonly #ownLog: boolean;
+  #logFile: ReopenableFile | undefined;
   readonly #agents = new AgentCache();
   readonly #budget = new RetryBudget(0.2);
   readonly #handler: ProxyHandler;
@@ -141,8 +145,10 @@ export class Daemon {
     const loaded = await loadConfig(opts.configPath);
     if (!loaded.ok) throw configError(loaded);
     const ownLog = !opts.log;
-    const log = opts.log ?? createLogger({ level: loaded.config.log.level, stream: opts.logStream });
+    const logFile = !opts.log && opts.logFile ? new ReopenableFile(opts.logFile) : undefined;
+    const log = opts.log ?? createLogger({ level: loaded.config.log.level, stream: logFile ?? opts.logStream });
     const d = new Daemon(opts, log, ownLog, loaded);
+    d.#logFile = logFile;
     try {
       d.#gen = await d.#build(loaded.config, loaded.hash, 1);
       d.#gen.health.start();
@@ -199,6 +205,7 @@ export class Daemon {
   /** status is the /status document. */
   status(): unknown {
     const g = this.#gen;
+    g.pool.refresh(); // ejections whose time is over show as ended
     return {
       version: VERSION,
       pid: process.pid,
@@ -210,12 +217,13 @@ export class Daemon {
       listen: formatListen({ host: g.config.listen.host, port: this.address?.port ?? g.config.listen.port }),
       strategy: g.config.strategy,
       draining: this.#stopping,
+      panic: this.registry.panic,
       inFlight: this.#handler.inFlight,
       retryBudget: { ratio: this.#budget.ratio, retriesInFlight: this.#budget.retriesInFlight, refused: this.#budget.refused },
       backends: g.pool.backends.map((b) => ({
         url: b.url,
         state: b.stateName,
-        reason: b.state.reason,
+        reason: b.draining ? `drain: true in lb.yaml (health: ${b.state.health}, ${b.state.reason})` : b.state.reason,
         since: new Date(b.state.since).toISOString(),
         weight: b.weight,
         inFlight: b.state.inFlight,
@@ -253,10 +261,13 @@ export class Daemon {
     await this.#accessLog.close();
     this.log.info('yalb stopped');
     if (this.#ownLog) await closeLogger(this.log);
+    const f = this.#logFile;
+    if (f) await new Promise<void>((r) => f.end(() => r()));
   }
 
-  /** reopenLogs reopens the access log file (SIGUSR1, after logrotate moved it). */
+  /** reopenLogs reopens the log file and the access log file (SIGUSR1, after logrotate moved them). */
   reopenLogs(): void {
+    this.#logFile?.reopen();
     this.#accessLog.reopen();
   }
 
@@ -375,7 +386,7 @@ export class Daemon {
         // The agent's own socket table is the ground truth: a request of an
         // old generation may hold a socket even after the registry forgot
         // the URL. Destroying the agent then would cut that request.
-        if (agentBusy(this.#agents.get(url)) || (this.registry.has(url) && this.registry.state(url).inFlight > 0)) pending = true;
+        if (this.#agents.busy(url) || (this.registry.has(url) && this.registry.state(url).inFlight > 0)) pending = true;
         else this.#agents.drop(url);
       }
       this.registry.retain(keep);
@@ -393,8 +404,13 @@ export class Daemon {
   }
 
   #onTransition(t: Transition): void {
+    if (t.kind === 'panic') {
+      if (t.to === 'panic') this.log.error(`pool: ${t.reason}`);
+      else this.log.warn(`pool: ${t.reason}`);
+      return;
+    }
     const line = `backend ${t.url} ${t.to}: ${t.reason}`;
-    if (t.to === 'up') this.log.info(line);
+    if (t.to === 'up' || t.to === 'probation') this.log.info(line);
     else this.log.warn(line);
   }
 
@@ -402,12 +418,6 @@ export class Daemon {
     this.metrics.observeRequest(r.backend, r.status, r.durationMs / 1000);
     this.#accessLog.write(r);
   }
-}
-
-/** agentBusy tells whether an agent has a socket in use or a request waiting for one. */
-function agentBusy(agent: http.Agent): boolean {
-  const busy = (table: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(table).some((list) => (list?.length ?? 0) > 0);
-  return busy(agent.sockets) || busy(agent.requests);
 }
 
 /** atKey tags an apply error with the config key it is about, so the reloader can print file:line:col. */

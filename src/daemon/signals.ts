@@ -14,8 +14,6 @@ export interface SignalHooks {
   forced: () => void;
   /** reloaded: a SIGHUP reload finished (applied, unchanged or failed). */
   reloaded?: (result: ReloadResult) => void;
-  /** reopen: SIGUSR1 asks to reopen log files the caller owns. */
-  reopen?: () => void;
 }
 
 /** installSignalHandlers maps process signals to daemon actions. */
@@ -38,7 +36,6 @@ export function installSignalHandlers(daemon: Daemon, hooks: SignalHooks): () =>
   const usr1 = () => {
     daemon.log.info('SIGUSR1: reopening log files');
     daemon.reopenLogs();
-    hooks.reopen?.();
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

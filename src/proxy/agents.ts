@@ -30,7 +30,19 @@ export class AgentCache {
     return a;
   }
 
-  /** drop destroys a backend's agent and its pooled sockets. */
+  /**
+   * busy tells whether a backend's agent has a socket in use or a request
+   * waiting for one: the ground truth for "may it be dropped", since a
+   * request of an old generation may hold a socket after its state is gone.
+   */
+  busy(url: string): boolean {
+    const a = this.#agents.get(url);
+    if (!a) return false;
+    const any = (table: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(table).some((list) => (list?.length ?? 0) > 0);
+    return any(a.sockets) || any(a.requests);
+  }
+
+  /** drop destroys a backend's agent and its pooled sockets (call only when !busy(url)). */
   drop(url: string): void {
     this.#agents.get(url)?.destroy();
     this.#agents.delete(url);

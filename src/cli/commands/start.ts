@@ -8,7 +8,6 @@ import { createDaemon, type Daemon } from '../../daemon/daemon.js';
 import { reportToParent, spawnDetached, DETACHED_ENV } from '../../daemon/detach.js';
 import { installSignalHandlers } from '../../daemon/signals.js';
 import { isYalbError, YalbError } from '../../errors.js';
-import { ReopenableFile } from '../../log/reopenable-file.js';
 import { badUsage, type CommandIo } from '../io.js';
 import { defaultPidFile, livePid, removePidFile, writePidFile, writeState } from '../pid-file.js';
 
@@ -72,47 +71,48 @@ export async function runStart(args: string[], io: CommandIo): Promise<number> {
     }
   }
 
-  const logFile = values['log-file'] ? new ReopenableFile(values['log-file']) : undefined;
   let daemon: Daemon;
   try {
-    if (pidFile) {
-      const running = livePid(pidFile);
-      if (running !== undefined) throw new YalbError('YALB_ERR_PID_FILE', `already running (pid ${running}, ${pidFile})`);
-    }
-    daemon = await createDaemon({ configPath, logStream: logFile });
-    if (pidFile) {
-      try {
-        writePidFile(pidFile);
-      } catch (err) {
-        await daemon.stop();
-        throw err;
-      }
-    }
+    const running = pidFile ? livePid(pidFile) : undefined;
+    if (running !== undefined) throw new YalbError('YALB_ERR_PID_FILE', `already running (pid ${running}, ${pidFile})`);
+    daemon = await createDaemon({ configPath, logFile: values['log-file'] });
   } catch (err) {
-    const message = isYalbError(err) ? `${err.message} (${err.code})` : (err as Error).message;
-    if (!reportToParent({ ready: false, error: message })) io.err(`yalb: cannot start: ${message}`);
-    logFile?.end();
-    if (isYalbError(err)) return 1;
-    throw err;
+    return startFailed(err, io);
   }
-  reportToParent({ ready: true, pid: process.pid });
 
   let seq = 0;
-  if (pidFile) writeState(pidFile, { seq });
-  return new Promise<number>((resolve) => {
-    const finish = (code: number) => {
-      remove();
-      if (pidFile) removePidFile(pidFile);
-      if (logFile) logFile.end(() => resolve(code));
-      else resolve(code);
-    };
-    const remove = installSignalHandlers(daemon, {
-      stopped: () => finish(0),
-      forced: () => finish(1),
-      reloaded: (result) => {
-        if (pidFile) writeState(pidFile, { seq: ++seq, lastReload: { ...result, at: new Date().toISOString() } });
-      },
-      reopen: () => logFile?.reopen(),
-    });
+  let resolveExit: (code: number) => void = () => {};
+  const exit = new Promise<number>((r) => { resolveExit = r; });
+  const finish = (code: number) => {
+    remove();
+    if (pidFile) removePidFile(pidFile);
+    resolveExit(code);
+  };
+  // Handlers first: a SIGTERM that arrives while the pid file is written must drain, not kill.
+  const remove = installSignalHandlers(daemon, {
+    stopped: () => finish(0),
+    forced: () => finish(1),
+    reloaded: (result) => {
+      if (pidFile) writeState(pidFile, { seq: ++seq, lastReload: { ...result, at: new Date().toISOString() } });
+    },
   });
+  if (pidFile) {
+    try {
+      writePidFile(pidFile);
+      writeState(pidFile, { seq });
+    } catch (err) {
+      remove();
+      await daemon.stop();
+      return startFailed(err, io);
+    }
+  }
+  reportToParent({ ready: true, pid: process.pid });
+  return exit;
+}
+
+function startFailed(err: unknown, io: CommandIo): number {
+  const message = isYalbError(err) ? `${err.message} (${err.code})` : (err as Error).message;
+  if (!reportToParent({ ready: false, error: message })) io.err(`yalb: cannot start: ${message}`);
+  if (isYalbError(err)) return 1;
+  throw err;
 }
