@@ -8,7 +8,7 @@
  * keep-alive) when installed, else a bounded Node keep-alive loop. Every
  * run is bounded in time; all traffic stays on 127.0.0.1.
  *
- * Options (env): BENCH_SECONDS (default 5), BENCH_ROUNDS (default 3),
+ * Options (env): BENCH_SECONDS (default 5), BENCH_ROUNDS (default 4),
  * BENCH_CONNECTIONS (default 50).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = path.join(ROOT, 'dist/cli.js');
@@ -150,11 +150,13 @@ async function main(): Promise<void> {
       ['yalb + JSON access log', `http://127.0.0.1:${yalbLogPort}/`],
     ];
     await Promise.all(runs.map(([, u]) => waitHttp(u)));
-    console.log(`load: ${WRK ? 'wrk' : 'node loop'} -c${CONNECTIONS} ${SECONDS}s × ${ROUNDS} rounds, interleaved; ${PIN ? 'targets pinned to core 0, load + backends to core 1' : 'no pinning'}`);
+    console.log(`load: ${WRK ? 'wrk' : 'node loop'} -c${CONNECTIONS} ${SECONDS}s × ${ROUNDS} rounds, interleaved in rotating order; ${PIN ? 'targets pinned to core 0, load + backends to core 1' : 'no pinning'}`);
     for (const [, u] of runs) await load(u); // warm-up round (JIT, pools)
     const samples = new Map<string, Sample[]>(runs.map(([n]) => [n, []]));
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [n, u] of runs) samples.get(n)!.push(await load(u));
+      // Rotate the order each round, so no target always runs right after the same one.
+      const order = runs.map((_, i) => runs[(i + r) % runs.length]!);
+      for (const [n, u] of order) samples.get(n)!.push(await load(u));
     }
     const direct = median(samples.get('direct (1 backend)')!.map((s) => s.rps));
     const bare = median(samples.get('bare http-proxy-3 script')!.map((s) => s.rps));

@@ -9,7 +9,12 @@
  *   once it has flowed it cannot be sent again.
  */
 import type { IncomingMessage } from 'node:http';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+
+const noop = () => {};
+
+/** EMPTY_BODY is the body of a request without one. */
+export const EMPTY_BODY = Buffer.alloc(0);
 
 /** RequestBody is the body source of one request across its attempts. */
 export class RequestBody {
@@ -37,10 +42,14 @@ export class RequestBody {
    * to call once the backend socket is connected: only then does a streamed
    * body start to flow.
    */
-  source(): { stream: Readable; release: () => void } {
-    if (this.#buffered !== undefined) {
-      const data = this.#buffered;
-      return { stream: Readable.from(data.length ? [data] : []), release: () => {} };
+  source(): { stream: Readable | undefined; release: () => void } {
+    const data = this.#buffered;
+    if (data !== undefined) {
+      // No body: let http-proxy-3 pipe the (ended) request itself, which ends
+      // the backend request at once, on every attempt (node-ecosystem.md §1.4 C3).
+      // A buffered body: a PassThrough ended with it (Readable.from costs an async iterator).
+      if (data.length === 0) return { stream: undefined, release: noop };
+      return { stream: new PassThrough().end(data) as PassThrough, release: noop };
     }
     const gate = new PassThrough();
     let released = false;
@@ -71,7 +80,7 @@ export function hasNoBody(req: IncomingMessage): boolean {
  * will stream), or null when the client went away while we read.
  */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined | null> {
-  if (hasNoBody(req)) return Buffer.alloc(0);
+  if (hasNoBody(req)) return EMPTY_BODY;
   const len = Number(req.headers['content-length']);
   if (req.headers['transfer-encoding'] || !Number.isFinite(len) || len > limit) return undefined;
   return new Promise((resolve) => {

@@ -20,7 +20,7 @@ import type { AttemptOutcome } from './retry-policy.js';
 /** ForwardOptions are the settings of one attempt. */
 export interface ForwardOptions {
   agent: Agent;
-  body: { stream: Readable; release: () => void };
+  body: { stream: Readable | undefined; release: () => void };
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   idleTimeoutMs: number;
