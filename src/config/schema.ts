@@ -82,7 +82,7 @@ const backendUrl = z.string({ error: 'backend url: expected a string like "http:
     }
     return r.url;
   })
-  .meta({ description: 'Backend origin, http:// or https:// with host and port; no path. Unique after normalisation.', format: 'uri' });
+  .meta({ description: 'Backend origin, http:// or https:// with host and port; no path. Unique after normalisation (required).', format: 'uri' });
 
 const BackendSchema = z.strictObject({
   url: backendUrl,
@@ -153,11 +153,11 @@ const AccessLogSchema = z.strictObject({
 });
 
 const AdminSchema = z.strictObject({
-  listen: listenAddress.meta({ description: 'Admin API address, host:port; serves /status, /metrics, /healthz.' }),
+  listen: listenAddress.meta({ description: 'Admin API address, host:port or a bare port; serves /status, /metrics, /healthz (required when admin is set).' }),
   allowRemote: z.boolean().default(false)
     .describe('Allow a non-loopback admin address; requires token (default false).'),
   token: z.string().min(16, { error: 'admin.token must be at least 16 characters' }).optional()
-    .describe('Bearer token the admin API requires when allowRemote is true.'),
+    .describe('Bearer token the admin API requires when allowRemote is true; at least 16 characters (default: none).'),
 });
 
 const LogSchema = z.strictObject({
@@ -174,22 +174,22 @@ export const LbConfigSchema = z.strictObject({
     .describe('strategy hash only: what to hash; ip | header:NAME | cookie:NAME | query:NAME (default ip).'),
   sticky: z.strictObject({
     cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: 'sticky.cookie: expected a cookie name (letters, digits, - _ .)' })
-      .describe('Name of the cookie that pins a client to a backend.'),
+      .describe('Name of the cookie that pins a client to a backend (required when sticky is set; no default).'),
   }).optional().describe('Sticky sessions by cookie, with any strategy (default: off).'),
   backends: z.array(BackendSchema).min(1, { error: 'backends: at least one backend is required' })
-    .describe('The pool: each backend with url, optional weight and drain.'),
+    .describe('The pool: each backend with url, optional weight and drain (required, at least one).'),
   slowStart: duration('slowStart').prefault('0s')
     .describe('Ramp a backend that comes up to full weight over this time; 0 = off (default 0s).'),
   trustedProxies: z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, { error: 'trustedProxies: expected a CIDR like "10.0.0.0/8" or an address' }))
     .default([])
     .describe('Client addresses (CIDRs) whose X-Forwarded-* headers are kept; others are replaced (default none).'),
-  retry: RetrySchema.prefault({}).describe('Retries and attempts on failure.'),
-  timeouts: TimeoutsSchema.prefault({}).describe('Timeouts towards backends.'),
-  healthCheck: HealthCheckSchema.prefault({}).describe('Active health checks (probes).'),
-  passive: PassiveSchema.prefault({}).describe('Passive health checks: outlier detection on live traffic.'),
+  retry: RetrySchema.prefault({}).describe('Retries and attempts on failure (each key has its default).'),
+  timeouts: TimeoutsSchema.prefault({}).describe('Timeouts towards backends (each key has its default).'),
+  healthCheck: HealthCheckSchema.prefault({}).describe('Active health checks (probes) (each key has its default).'),
+  passive: PassiveSchema.prefault({}).describe('Passive health checks: outlier detection on live traffic (each key has its default).'),
   accessLog: AccessLogSchema.optional().describe('Access log, one line per request (default: off).'),
   admin: AdminSchema.optional().describe('Admin API (default: off).'),
-  log: LogSchema.prefault({}).describe('Operational log.'),
+  log: LogSchema.prefault({}).describe('Operational log (each key has its default).'),
 }).superRefine((cfg, ctx) => {
   const seen = new Map<string, number>();
   cfg.backends.forEach((b, i) => {

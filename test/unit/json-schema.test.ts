@@ -4,7 +4,7 @@
  * and default), refuses unknown keys, and describes every top-level key.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { LB_SCHEMA_ID, lbJsonSchema } from '../../src/config/json-schema.js';
 import { LbConfigSchema } from '../../src/config/schema.js';
 import { DURATION_PATTERN } from '../../src/config/units.js';
@@ -71,4 +71,20 @@ describe('lbJsonSchema', () => {
       assert.ok(typeof prop.description === 'string' && prop.description.length > 10, `${key} has no description`);
     }
   });
+});
+
+test('every property of the schema, nested ones too, has a description naming its default or saying it is required', () => {
+  interface Node { properties?: Record<string, Node>; items?: Node; anyOf?: Node[]; description?: string }
+  const missing: string[] = [];
+  const walk = (n: Node, prefix: string) => {
+    for (const [k, v] of Object.entries(n.properties ?? {})) {
+      const d = v.description ?? v.anyOf?.find((a) => a.description)?.description;
+      if (!d || !/default|required/i.test(d)) missing.push(`${prefix}${k}`);
+      walk(v, `${prefix}${k}.`);
+      if (v.items) walk(v.items, `${prefix}${k}[].`);
+      for (const a of v.anyOf ?? []) walk(a, `${prefix}${k}.`);
+    }
+  };
+  walk(lbJsonSchema() as Node, '');
+  assert.deepEqual(missing, []);
 });
