@@ -3,9 +3,9 @@
  * wait for the reload result the daemon writes beside its pid file, and say
  * whether the new config was applied (exit 0) or why not (exit 1).
  */
-import { parseArgs } from 'node:util';
-import { badUsage, type CommandIo } from '../io.js';
-import { defaultPidFile, livePid, readState } from '../pid-file.js';
+import { parseControl, waitUntil } from '../control.js';
+import type { CommandIo } from '../io.js';
+import { readState } from '../pid-file.js';
 
 /** usage is the help text of `yalb reload`. */
 export const usage = `Usage: yalb reload [-c FILE] [--pid-file FILE] [--timeout SECONDS]
@@ -26,48 +26,20 @@ Exit status: 0 applied or unchanged, 1 failed or no daemon, 2 bad usage.
 Example:
   yalb reload --pid-file /run/yalb.pid`;
 
-/** waitUntil polls `fn` every 50 ms until it returns a value or `ms` pass. */
-export async function waitUntil<T>(fn: () => T | undefined, ms: number): Promise<T | undefined> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined || Date.now() >= deadline) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** runReload runs `yalb reload` and returns the exit code. */
 export async function runReload(args: string[], io: CommandIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args, strict: true, allowPositionals: false,
-      options: { config: { type: 'string', short: 'c' }, 'pid-file': { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (err) {
-    return badUsage(io, `reload: ${(err as Error).message}`, usage);
-  }
-  if (values.help) {
-    io.out(usage);
-    return 0;
-  }
-  const timeoutS = Number(values.timeout ?? 30);
-  if (!Number.isFinite(timeoutS) || timeoutS <= 0) return badUsage(io, 'reload: --timeout takes a number of seconds', usage);
-  const pidFile = values['pid-file'] ?? defaultPidFile(values.config ?? 'lb.yaml');
-  const pid = livePid(pidFile);
-  if (pid === undefined) {
-    io.err(`yalb: no running daemon (pid file ${pidFile}) (YALB_ERR_NOT_RUNNING)`);
-    return 1;
-  }
+  const target = parseControl('reload', args, io, usage, 30);
+  if (typeof target === 'number') return target;
+  const { pid, pidFile, timeoutMs } = target;
   const before = readState(pidFile)?.seq ?? -1;
   process.kill(pid, 'SIGHUP');
   const state = await waitUntil(() => {
     const s = readState(pidFile);
     return s && s.seq > before ? s : undefined;
-  }, timeoutS * 1000);
+  }, timeoutMs);
   const r = state?.lastReload;
   if (!r) {
-    io.err(`yalb: sent SIGHUP to pid ${pid} but got no result within ${timeoutS}s`);
+    io.err(`yalb: sent SIGHUP to pid ${pid} but got no result within ${timeoutMs / 1000}s`);
     return 1;
   }
   if (!r.ok) {

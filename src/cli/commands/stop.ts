@@ -2,10 +2,9 @@
  * `yalb stop`: SIGTERM to the daemon named by the pid file, then wait
  * (bounded) until it has drained and exited.
  */
-import { parseArgs } from 'node:util';
-import { badUsage, type CommandIo } from '../io.js';
-import { defaultPidFile, isAlive, livePid } from '../pid-file.js';
-import { waitUntil } from './reload.js';
+import { parseControl, waitUntil } from '../control.js';
+import type { CommandIo } from '../io.js';
+import { isAlive } from '../pid-file.js';
 
 /** usage is the help text of `yalb stop`. */
 export const usage = `Usage: yalb stop [-c FILE] [--pid-file FILE] [--timeout SECONDS]
@@ -24,32 +23,14 @@ Example:
 
 /** runStop runs `yalb stop` and returns the exit code. */
 export async function runStop(args: string[], io: CommandIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args, strict: true, allowPositionals: false,
-      options: { config: { type: 'string', short: 'c' }, 'pid-file': { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (err) {
-    return badUsage(io, `stop: ${(err as Error).message}`, usage);
-  }
-  if (values.help) {
-    io.out(usage);
-    return 0;
-  }
-  const timeoutS = Number(values.timeout ?? 20);
-  if (!Number.isFinite(timeoutS) || timeoutS <= 0) return badUsage(io, 'stop: --timeout takes a number of seconds', usage);
-  const pidFile = values['pid-file'] ?? defaultPidFile(values.config ?? 'lb.yaml');
-  const pid = livePid(pidFile);
-  if (pid === undefined) {
-    io.err(`yalb: no running daemon (pid file ${pidFile}) (YALB_ERR_NOT_RUNNING)`);
-    return 1;
-  }
+  const target = parseControl('stop', args, io, usage, 20);
+  if (typeof target === 'number') return target;
+  const { pid, timeoutMs } = target;
   const started = Date.now();
   process.kill(pid, 'SIGTERM');
-  const gone = await waitUntil(() => (isAlive(pid) ? undefined : true), timeoutS * 1000);
+  const gone = await waitUntil(() => (isAlive(pid) ? undefined : true), timeoutMs);
   if (!gone) {
-    io.err(`yalb: pid ${pid} is still running after ${timeoutS}s (still draining?)`);
+    io.err(`yalb: pid ${pid} is still running after ${timeoutMs / 1000}s (still draining?)`);
     return 1;
   }
   io.out(`stopped (pid ${pid}, ${((Date.now() - started) / 1000).toFixed(1)}s)`);
