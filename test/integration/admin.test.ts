@@ -92,3 +92,19 @@ test('access log in the combined format', async (t) => {
   const line = await waitFor(() => readFileSync(logPath, 'utf8').trim() || undefined, { what: 'a combined line' });
   assert.match(line, /^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/x HTTP\/1\.1" 200 3 "http:\/\/r\/" "test-agent" backend=http:\/\/127\.0\.0\.1:\d+ attempts=1 duration_ms=[\d.]+$/);
 });
+
+test('/healthz answers 503 while the daemon drains', async (t) => {
+  const [slow] = await startBackends(t, 1);
+  slow!.behaviour = { kind: 'delay', ms: 1500 };
+  const { url, daemon } = await startTestDaemon(t, yamlConfig([slow!.url], 'admin:\n  listen: 127.0.0.1:0\n'));
+  const healthz = `http://127.0.0.1:${daemon.adminAddress!.port}/healthz`;
+  assert.equal((await request(healthz)).status, 200);
+  const inFlight = request(url);
+  await waitFor(() => slow!.hits === 1, { what: 'request at the backend' });
+  const stopped = daemon.stop();
+  const during = await request(healthz);
+  assert.equal(during.status, 503);
+  assert.equal(during.body, 'draining\n');
+  assert.equal((await inFlight).status, 200);
+  await stopped;
+});
