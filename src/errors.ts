@@ -9,6 +9,7 @@ export const ErrorCodes = {
   YALB_ERR_CONFIG_INVALID: 'lb.yaml failed to parse or validate; the message lists each problem as file:line:col',
   YALB_ERR_CONFIG_READ: 'lb.yaml could not be read (missing, unreadable, empty, binary or too large)',
   YALB_ERR_LISTEN: 'a listen address (proxy or admin) could not be bound',
+  YALB_ERR_BAD_REQUEST: 'a request the proxy cannot forward (malformed target, headers too large or too slow): 400 / 408 / 431',
   YALB_ERR_NO_BACKEND: 'no backend is available for a request (503)',
   YALB_ERR_UPSTREAM_CONNECT: 'a backend refused or did not accept the connection in time',
   YALB_ERR_UPSTREAM_RESET: 'a backend closed the connection before answering',

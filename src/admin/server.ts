@@ -31,9 +31,14 @@ function authorized(req: http.IncomingMessage, opts: AdminOptions): boolean {
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
-/** createAdminServer returns the admin http.Server (not yet listening). */
-export function createAdminServer(source: StatusSource, metrics: Metrics, opts: AdminOptions = {}): http.Server {
+/**
+ * createAdminServer returns the admin http.Server (not yet listening). `auth`
+ * is read per request, so a reload that changes only the token or
+ * allowRemote applies without rebinding the port.
+ */
+export function createAdminServer(source: StatusSource, metrics: Metrics, auth: () => AdminOptions = () => ({})): http.Server {
   return http.createServer((req, res) => {
+    const opts = auth();
     const send = (status: number, type: string, body: string) => {
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);

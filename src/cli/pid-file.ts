@@ -4,7 +4,7 @@
  * daemon keeps `<pid file>.state` (JSON: the last reload result) so
  * `yalb reload` can report whether its SIGHUP was applied without an admin API.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { YalbError } from '../errors.js';
 
@@ -46,7 +46,7 @@ export function isAlive(pid: number): boolean {
 export function isYalb(pid: number): boolean {
   try {
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return /yalb|cli\.js/.test(cmd);
+    return /yalb|dist\/cli\.js/.test(cmd);
   } catch {
     return isAlive(pid); // no /proc: trust the pid
   }
@@ -63,17 +63,29 @@ export function livePid(file: string): number | undefined {
  * file names another live yalb; a stale file is replaced.
  */
 export function writePidFile(file: string, pid = process.pid): void {
-  const other = livePid(file);
-  if (other !== undefined && other !== pid) {
-    throw new YalbError('YALB_ERR_PID_FILE', `${file} names a running yalb (pid ${other}); stop it first or use another --pid-file`);
-  }
   const tmp = `${file}.${pid}.tmp`;
   try {
     writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
-    renameSync(tmp, file);
+    // link() fails when the file exists, so two daemons starting at once
+    // cannot both win; a stale file (its pid is not a live yalb) is removed first.
+    for (let tries = 0; ; tries++) {
+      try {
+        linkSync(tmp, file);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 0) throw err;
+        const other = livePid(file);
+        if (other !== undefined && other !== pid) {
+          throw new YalbError('YALB_ERR_PID_FILE', `${file} names a running yalb (pid ${other}); stop it first or use another --pid-file`);
+        }
+        rmSync(file, { force: true });
+      }
+    }
   } catch (err) {
-    rmSync(tmp, { force: true });
+    if (err instanceof YalbError) throw err;
     throw new YalbError('YALB_ERR_PID_FILE', `cannot write pid file ${file}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }
 

@@ -34,8 +34,37 @@ export function formatListen(addr: ListenAddress): string {
   return addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
 }
 
-/** isLoopbackHost tells whether a host is on this machine only (127.0.0.0/8, ::1, localhost). */
-export function isLoopbackHost(host: string | undefined): boolean {
-  if (host === undefined) return false;
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::ffff:127.0.0.1';
+/** Cidr is a parsed trustedProxies entry: an address and a prefix length. */
+export interface Cidr {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/**
+ * parseCidr parses "10.0.0.0/8", "::1/128" or a bare address (a /32 or
+ * /128). Returns an error message for anything else. IPv6 syntax is
+ * checked by the WHATWG URL parser (no node:net in config/).
+ */
+export function parseCidr(input: string): Cidr | string {
+  const [address = '', bits, extra] = input.split('/');
+  if (extra !== undefined) return `not a CIDR: "${input}"`;
+  let family: Cidr['family'];
+  if (IPV4.test(address)) family = 'ipv4';
+  else if (address.includes(':') && isIpv6(address)) family = 'ipv6';
+  else return `not an IP address: "${address}"`;
+  const max = family === 'ipv4' ? 32 : 128;
+  if (bits === undefined) return { address, prefix: max, family };
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return `prefix /${bits} is out of range for ${family === 'ipv4' ? 'IPv4 (0-32)' : 'IPv6 (0-128)'}`;
+  return { address, prefix: Number(bits), family };
+}
+
+function isIpv6(address: string): boolean {
+  try {
+    return new URL(`http://[${address}]/`).hostname.length > 2;
+  } catch {
+    return false;
+  }
 }

@@ -4,7 +4,7 @@
  * for the JSON Schema editors use. Every field says its unit and default.
  */
 import { z } from 'zod';
-import { parseListen } from './address.js';
+import { parseCidr, parseListen } from './address.js';
 import {
   DURATION_PATTERN, PERCENT_PATTERN, SIZE_PATTERN, parseDuration, parsePercent, parseSize,
 } from './units.js';
@@ -180,7 +180,10 @@ export const LbConfigSchema = z.strictObject({
     .describe('The pool: each backend with url, optional weight and drain (required, at least one).'),
   slowStart: duration('slowStart').prefault('0s')
     .describe('Ramp a backend that comes up to full weight over this time; 0 = off (default 0s).'),
-  trustedProxies: z.array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, { error: 'trustedProxies: expected a CIDR like "10.0.0.0/8" or an address' }))
+  trustedProxies: z.array(z.string().superRefine((v, ctx) => {
+    const r = parseCidr(v);
+    if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: `trustedProxies: ${r} (expected a CIDR like "10.0.0.0/8" or an address)` });
+  }))
     .default([])
     .describe('Client addresses (CIDRs) whose X-Forwarded-* headers are kept; others are replaced (default none).'),
   retry: RetrySchema.prefault({}).describe('Retries and attempts on failure (each key has its default).'),

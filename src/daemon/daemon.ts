@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { createAdminServer } from '../admin/server.js';
+import { type AdminOptions, createAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
 import { formatListen, type ListenAddress } from '../config/address.js';
 import { configError, loadConfig } from '../config/load.js';
@@ -84,6 +84,7 @@ export class Daemon {
   readonly #opts: DaemonOptions;
   readonly #ownLog: boolean;
   #logFile: ReopenableFile | undefined;
+  #adminAuth: AdminOptions = {};
   readonly #agents = new AgentCache();
   readonly #budget = new RetryBudget(0.2);
   readonly #handler: ProxyHandler;
@@ -101,7 +102,7 @@ export class Daemon {
   #stopped: Promise<void> | undefined;
   readonly #startedAt = Date.now();
 
-  private constructor(opts: DaemonOptions, log: Logger, ownLog: boolean, first: { config: LbConfig; hash: string }) {
+  private constructor(opts: DaemonOptions, log: Logger, ownLog: boolean) {
     this.#opts = opts;
     this.configPath = path.resolve(opts.configPath);
     this.log = log;
@@ -124,7 +125,6 @@ export class Daemon {
       engine: createHttpProxy3Engine(log),
       agents: this.#agents,
       budget: this.#budget,
-      now: opts.now,
       observer: {
         requestEnded: (r) => this.#requestEnded(r),
         retried: (reason, granted) => this.metrics.retries.inc({ reason, result: granted ? 'granted' : 'refused' }),
@@ -132,7 +132,6 @@ export class Daemon {
     });
     // Placeholder until start() builds generation 1; never served.
     this.#gen = undefined as unknown as Generation;
-    void first;
   }
 
   /**
@@ -147,12 +146,12 @@ export class Daemon {
     const ownLog = !opts.log;
     const logFile = !opts.log && opts.logFile ? new ReopenableFile(opts.logFile) : undefined;
     const log = opts.log ?? createLogger({ level: loaded.config.log.level, stream: logFile ?? opts.logStream });
-    const d = new Daemon(opts, log, ownLog, loaded);
+    const d = new Daemon(opts, log, ownLog);
     d.#logFile = logFile;
     try {
       d.#gen = await d.#build(loaded.config, loaded.hash, 1);
       d.#gen.health.start();
-      d.#accessLog.configure(loaded.config.accessLog, log);
+      d.#applySettings(loaded.config);
       d.#server = createProxyListener(d.#handler, opts.listener);
       await listen(d.#server, loaded.config.listen);
       if (loaded.config.admin) d.#admin = await d.#openAdmin(loaded.config);
@@ -309,7 +308,7 @@ export class Daemon {
 
   async #openAdmin(cfg: LbConfig): Promise<http.Server | undefined> {
     if (!cfg.admin) return undefined;
-    const admin = createAdminServer(this, this.metrics, { token: cfg.admin.token, allowRemote: cfg.admin.allowRemote });
+    const admin = createAdminServer(this, this.metrics, () => this.#adminAuth);
     await listen(admin, cfg.admin.listen);
     return admin;
   }
@@ -328,8 +327,8 @@ export class Daemon {
         server = createProxyListener(this.#handler, this.#opts.listener);
         await listen(server, cfg.listen).catch((err: unknown) => { throw atKey(err, ['listen']); });
       }
-      if (!sameAddress(old.config.admin?.listen, cfg.admin?.listen) || old.config.admin?.token !== cfg.admin?.token
-          || old.config.admin?.allowRemote !== cfg.admin?.allowRemote) {
+      // A token or allowRemote change alone applies at the commit, on the same listener.
+      if (!sameAddress(old.config.admin?.listen, cfg.admin?.listen)) {
         admin = await this.#openAdmin(cfg).catch((err: unknown) => { throw atKey(err, ['admin', 'listen']); });
       }
       if (this.#stopping) throw new Error('daemon is stopping');
@@ -366,9 +365,16 @@ export class Daemon {
       prev?.close();
       prev?.closeAllConnections();
     }
-    if (old.config.log.level !== next.config.log.level && this.#ownLog) this.log.level = next.config.log.level;
-    this.#accessLog.configure(next.config.accessLog, this.log);
+    this.#applySettings(next.config);
     this.#reapRemoved();
+  }
+
+  /** #applySettings applies the settings that live outside a generation: log level, access log, admin auth, retry budget. */
+  #applySettings(cfg: LbConfig): void {
+    if (this.#ownLog) this.log.level = cfg.log.level;
+    this.#accessLog.configure(cfg.accessLog, this.log);
+    this.#adminAuth = { token: cfg.admin?.token, allowRemote: cfg.admin?.allowRemote ?? false };
+    this.#budget.ratio = cfg.retry.budget;
   }
 
   /**

@@ -31,7 +31,9 @@ export function installSignalHandlers(daemon: Daemon, hooks: SignalHooks): () =>
   };
   const hup = () => {
     daemon.log.info('SIGHUP: reloading the config');
-    void daemon.reload('SIGHUP').then((r) => hooks.reloaded?.(r));
+    void daemon.reload('SIGHUP')
+      .then((r) => hooks.reloaded?.(r))
+      .catch((err: unknown) => daemon.log.error(`SIGHUP: ${(err as Error).message}`));
   };
   const usr1 = () => {
     daemon.log.info('SIGUSR1: reopening log files');

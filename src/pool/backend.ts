@@ -3,6 +3,7 @@
  * its runtime state (keyed by URL in the BackendRegistry, so it survives a
  * reload). No I/O and no timers live here: time comes from an injected clock.
  */
+import { stickyId } from './sticky.js';
 
 /** BackendSpec is one backend as lb.yaml describes it (URL already normalised). */
 export interface BackendSpec {
@@ -73,6 +74,7 @@ export class Backend {
   readonly spec: BackendSpec;
   readonly state: BackendState;
   readonly #opts: BackendOptions;
+  #stickyId: string | undefined;
 
   constructor(spec: BackendSpec, state: BackendState, opts: BackendOptions) {
     this.spec = spec;
@@ -83,6 +85,12 @@ export class Backend {
   /** url is the normalised backend URL, the key of its state. */
   get url(): string {
     return this.spec.url;
+  }
+
+  /** stickyId is the opaque id a sticky cookie names this backend by (computed once). */
+  get stickyId(): string {
+    this.#stickyId ??= stickyId(this.spec.url);
+    return this.#stickyId;
   }
 
   /** weight is the configured weight. */

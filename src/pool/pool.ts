@@ -104,9 +104,15 @@ export class Pool implements HealthSink {
 
   /** #refresh is refresh() returning whether the pool panics now. */
   #refresh(): boolean {
-    const now = this.registry.now();
-    for (const b of this.backends) {
-      if (b.state.ejectedUntil !== 0) this.registry.notify(applyClock(b.state, now));
+    const registry = this.registry;
+    const now = registry.now();
+    if (now >= registry.nextEjectionEnd) {
+      let next = Number.POSITIVE_INFINITY;
+      for (const b of this.backends) {
+        if (b.state.ejectedUntil !== 0) registry.notify(applyClock(b.state, now));
+        if (b.state.ejectedUntil > now && b.state.ejectedUntil < next) next = b.state.ejectedUntil;
+      }
+      registry.nextEjectionEnd = next;
     }
     return this.#checkPanic();
   }
@@ -205,6 +211,8 @@ export class Pool implements HealthSink {
     };
     const t = applyOutcome(backend.state, ok, reason, this.description.passive, now, mayEject);
     if (t) {
+      const until = backend.state.ejectedUntil;
+      if (until > now && until < this.registry.nextEjectionEnd) this.registry.nextEjectionEnd = until;
       this.registry.notify(t);
       this.#checkPanic();
     }

@@ -27,6 +27,11 @@ export class BackendRegistry {
   panic = false;
   /** servingGeneration is the newest generation that has picked a backend (the one serving new requests). */
   servingGeneration = 0;
+  /**
+   * nextEjectionEnd is the earliest time an ejection may end (Infinity when
+   * none is in force), so the per-pick refresh skips its O(n) scan until then.
+   */
+  nextEjectionEnd = Number.POSITIVE_INFINITY;
 
   constructor(opts: RegistryOptions = {}) {
     this.now = opts.now ?? Date.now;

@@ -21,7 +21,9 @@ export class AgentCache {
         keepAliveMsecs: 1000,
         timeout: 30_000,
         scheduling: 'lifo' as const,
-        maxSockets: 256,
+        // No cap on sockets per backend (nginx has none either): a request
+        // queued inside the agent would wait with no connect or response
+        // timeout armed, since those start when it gets its socket.
         maxFreeSockets: 64,
       };
       a = url.startsWith('https:') ? new https.Agent(opts) : new http.Agent(opts);

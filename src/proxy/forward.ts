@@ -47,6 +47,8 @@ class Attempt {
   proxyReq: ClientRequest | undefined;
   proxyRes: IncomingMessage | undefined;
   timedOut: 'response' | 'idle' | undefined;
+  /** backendCut: the backend's response ended before it was complete (not the client's doing). */
+  backendCut = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #onResClose = () => this.#resClosed();
 
@@ -112,13 +114,25 @@ class Attempt {
     // A backend that dies or stalls after its headers: destroy the client's
     // connection instead of leaving it hanging (node-ecosystem.md §1.4 E/D2).
     proxyRes.once('close', () => {
-      if (!proxyRes.complete) this.res.destroy();
+      if (!proxyRes.complete) this.#cut();
     });
+  }
+
+  /** #cut destroys the client's connection because the backend's response broke off. */
+  #cut(): void {
+    this.backendCut = true;
+    this.res.destroy();
   }
 
   onError(err: NodeJS.ErrnoException): void {
     if (this.settled) return;
     const code = err.code ?? 'EUNKNOWN';
+    // The response has started: it can never be retried (a reset after the
+    // headers would otherwise look like a pre-response reset and be replayed).
+    if (this.proxyRes) {
+      if (!this.res.destroyed && !this.res.writableFinished) this.#cut();
+      return this.settle({ kind: 'response', status: this.proxyRes.statusCode ?? 0, complete: false });
+    }
     if (this.res.destroyed || this.res.req.socket.destroyed) return this.settle({ kind: 'client-abort' });
     if (this.timedOut) return this.settle({ kind: 'timeout', phase: this.timedOut });
     if (!this.connected || CONNECT_ERRORS.has(code)) return this.settle({ kind: 'connect-failed', code });
@@ -127,9 +141,10 @@ class Attempt {
 
   #resClosed(): void {
     const pr = this.proxyRes;
-    if (pr) {
+    if (pr && (this.res.writableFinished || this.backendCut)) {
       this.settle({ kind: 'response', status: pr.statusCode ?? 0, complete: pr.complete && this.res.writableFinished });
     } else {
+      // Closed before the response was finished, and not by the backend: the client went away.
       this.settle({ kind: 'client-abort' });
     }
   }
@@ -181,9 +196,15 @@ export function createHttpProxy3Engine(log: Logger): Engine {
         // MaxListenersExceededWarning.
         req.setMaxListeners(req.getMaxListeners() + 1);
         res.setMaxListeners(res.getMaxListeners() + 1);
-        proxy.web(req, res, { target, agent: opts.agent, buffer: opts.body.stream }, (err) => {
-          if (attempts.get(req) === attempt) attempt.onError(err as NodeJS.ErrnoException);
-        });
+        try {
+          proxy.web(req, res, { target, agent: opts.agent, buffer: opts.body.stream }, (err) => {
+            if (attempts.get(req) === attempt) attempt.onError(err as NodeJS.ErrnoException);
+          });
+        } catch (err) {
+          // http-proxy-3 throws synchronously on a request target it cannot
+          // parse; handle-request rejects those with 400 first, this is the net.
+          attempt.settle({ kind: 'connect-failed', code: (err as NodeJS.ErrnoException).code ?? 'EPROXY' });
+        }
       });
     },
 
@@ -206,9 +227,14 @@ export function createHttpProxy3Engine(log: Logger): Engine {
             s.once('connect', () => clearTimeout(timer));
           });
         });
-        proxy.ws(req, socket as Socket, head, { target }, (err) => {
-          finish({ ok: false, code: (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN' });
-        });
+        try {
+          proxy.ws(req, socket as Socket, head, { target }, (err) => {
+            finish({ ok: false, code: (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN' });
+          });
+        } catch (err) {
+          socket.destroy();
+          finish({ ok: false, code: (err as NodeJS.ErrnoException).code ?? 'EPROXY' });
+        }
         socket.once('close', () => finish({ ok: true }));
       });
     },

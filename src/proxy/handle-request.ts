@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Backend } from '../pool/backend.js';
-import { parseStickyCookie, stickyCookie, stickyId } from '../pool/sticky.js';
+import { parseStickyCookie, stickyCookie } from '../pool/sticky.js';
 import type { AgentCache } from './agents.js';
 import { EMPTY_BODY, hasNoBody, RequestBody, readBody } from './body.js';
 import type { Engine } from './forward.js';
@@ -45,7 +45,6 @@ export interface ProxyDeps {
   agents: AgentCache;
   budget: RetryBudget;
   observer: ProxyObserver;
-  now?: () => number;
   /** tls: the listener terminates TLS (sets X-Forwarded-Proto https). */
   tls?: boolean;
 }
@@ -69,14 +68,12 @@ function failureOf(o: AttemptOutcome): string {
 /** ProxyHandler serves proxied requests and upgrades; it counts what is in flight for the drain. */
 export class ProxyHandler {
   readonly #d: ProxyDeps;
-  readonly #now: () => number;
   /** inFlight counts requests and upgrades being served (for the drain on stop). */
   inFlight = 0;
   readonly #upgrades = new Set<Duplex>();
 
   constructor(deps: ProxyDeps) {
     this.#d = deps;
-    this.#now = deps.now ?? Date.now;
   }
 
   /** handle serves one HTTP request; never throws. */
@@ -86,7 +83,6 @@ export class ProxyHandler {
     const budget = this.#d.budget;
     this.inFlight++;
     budget.requestsInFlight++;
-    budget.ratio = route.settings.retryBudget;
     let record: Omit<RequestRecord, 'req' | 'res' | 'durationMs'>;
     try {
       record = await this.#run(req, res, route);
@@ -105,6 +101,10 @@ export class ProxyHandler {
     const { pool, settings: s } = route;
     const fail = (kind: FailureKind, backend?: Backend, attempts = 0, retries = 0) =>
       ({ status: sendFailure(res, kind), backend: backend?.url, attempts, retries, failure: kind });
+    // Only origin-form targets ("/path?query") are forwarded: http-proxy-3
+    // would throw on an absolute URL it cannot parse, and a reverse proxy
+    // has no use for absolute-form or "*" (RFC 9112 §3.2).
+    if (req.url?.charCodeAt(0) !== 47 /* '/' */) return fail('bad-request');
 
     prepareRequestHeaders(req, { trusted: s.trusted, tls: this.#d.tls ?? false });
     const key = s.strategy === 'hash' || s.strategy === 'ip-hash' ? hashKeyOf(req, s.hashKey, s.strategy) : undefined;
@@ -151,7 +151,7 @@ export class ProxyHandler {
       state.requests++;
       let setCookie: string | undefined;
       if (stickyName) {
-        const id = stickyId(b.url);
+        const id = b.stickyId;
         if (id !== stickyWanted) setCookie = stickyCookie(stickyName, id, this.#d.tls ?? false);
       }
       let outcome: AttemptOutcome;
@@ -179,6 +179,11 @@ export class ProxyHandler {
       }
       if (outcome.kind !== 'connect-failed') onlyConnects = false;
       p.replayable = body.replayable;
+      // Whatever went wrong, a response that has started is never retried.
+      if (res.headersSent && outcome.kind !== 'response' && outcome.kind !== 'client-abort') {
+        res.destroy();
+        return { status: res.statusCode, backend: b.url, attempts: p.attempts, retries, failure: undefined };
+      }
       const d = decide(outcome, p, { sameBackend: s.sameBackend, maxAttempts: s.maxAttempts });
       if ((d.action === 'next-backend' || d.action === 'fail') && d.markDown) {
         pool.markDown(b, `${p.sameBackendRetries + 1} failed connects: ${failureOf(outcome)}`);
@@ -224,6 +229,10 @@ export class ProxyHandler {
   readonly upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const { pool, settings: s } = this.#d.holder.current;
     socket.on('error', () => socket.destroy());
+    if (req.url?.charCodeAt(0) !== 47 /* '/' */) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: YALB_ERR_BAD_REQUEST\r\n\r\n');
+      return;
+    }
     prepareRequestHeaders(req, { trusted: s.trusted, tls: this.#d.tls ?? false }, true);
     const key = s.strategy === 'hash' || s.strategy === 'ip-hash' ? hashKeyOf(req, s.hashKey, s.strategy) : undefined;
     // Follow a sticky cookie (Socket.IO-style clients upgrade on the backend

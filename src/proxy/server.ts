@@ -39,8 +39,12 @@ export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions
     connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
     maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
-  }, (req, res) => void handler.handle(req, res));
-  server.on('upgrade', (req, socket, head) => void handler.upgrade(req, socket, head));
+  }, (req, res) => {
+    handler.handle(req, res).catch(() => res.destroy());
+  });
+  server.on('upgrade', (req, socket, head) => {
+    handler.upgrade(req, socket, head).catch(() => socket.destroy());
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
       const line = CLIENT_ERROR_RESPONSES[err.code ?? ''] ?? '400 Bad Request';

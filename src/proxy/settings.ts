@@ -3,6 +3,7 @@
  * precomputed once per reload (trusted proxies compiled to a BlockList).
  */
 import { BlockList } from 'node:net';
+import { parseCidr } from '../config/address.js';
 import type { LbConfig, StrategyName } from '../config/schema.js';
 import type { Pool } from '../pool/pool.js';
 
@@ -39,11 +40,10 @@ export function proxySettingsFrom(cfg: LbConfig): ProxySettings {
   let trusted: BlockList | undefined;
   if (cfg.trustedProxies.length) {
     trusted = new BlockList();
-    for (const cidr of cfg.trustedProxies) {
-      const [addr, bits] = cidr.split('/') as [string, string | undefined];
-      const family = addr.includes(':') ? 'ipv6' : 'ipv4';
-      if (bits === undefined) trusted.addAddress(addr, family);
-      else trusted.addSubnet(addr, Number(bits), family);
+    for (const entry of cfg.trustedProxies) {
+      const c = parseCidr(entry);
+      if (typeof c === 'string') continue; // the schema already refused it
+      trusted.addSubnet(c.address, c.prefix, c.family);
     }
   }
   return {

@@ -7,10 +7,11 @@ import type { ErrorCode } from '../errors.js';
 
 /** FailureKind is why a request ended without a backend's response. */
 export type FailureKind =
-  | 'no-backend' | 'connect' | 'reset' | 'attempts-exhausted' | 'budget' | 'timeout' | 'idle' | 'client-abort';
+  | 'bad-request' | 'no-backend' | 'connect' | 'reset' | 'attempts-exhausted' | 'budget' | 'timeout' | 'idle' | 'client-abort';
 
 /** STATUS_OF maps a failure to its status and stable error code. 499 is logged only, never sent. */
 export const STATUS_OF: Record<FailureKind, { status: number; code: ErrorCode; text: string }> = {
+  'bad-request': { status: 400, code: 'YALB_ERR_BAD_REQUEST', text: 'bad request target: expected a path starting with /' },
   'no-backend': { status: 503, code: 'YALB_ERR_NO_BACKEND', text: 'no backend is available' },
   'connect': { status: 502, code: 'YALB_ERR_UPSTREAM_CONNECT', text: 'no backend accepted the connection' },
   'reset': { status: 502, code: 'YALB_ERR_UPSTREAM_RESET', text: 'the backend closed the connection before answering, and the request could not be replayed' },
@@ -20,11 +21,6 @@ export const STATUS_OF: Record<FailureKind, { status: number; code: ErrorCode; t
   'idle': { status: 504, code: 'YALB_ERR_UPSTREAM_IDLE', text: 'the exchange with the backend went idle' },
   'client-abort': { status: 499, code: 'YALB_ERR_CLIENT_ABORT', text: 'client closed the request' },
 };
-
-/** statusOf returns the HTTP status for a failure kind. */
-export function statusOf(kind: FailureKind): number {
-  return STATUS_OF[kind].status;
-}
 
 /**
  * sendFailure answers a failed request with its status, a one-line text body

@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { ErrorCodes } from '../../src/errors.js';
-import { type FailureKind, sendFailure, STATUS_OF, statusOf } from '../../src/proxy/status.js';
+import { type FailureKind, sendFailure, STATUS_OF } from '../../src/proxy/status.js';
 
 test('every failure kind maps to its status and a documented YALB_ERR_* code', () => {
   const want: Record<FailureKind, [number, string]> = {
     'no-backend': [503, 'YALB_ERR_NO_BACKEND'],
+    'bad-request': [400, 'YALB_ERR_BAD_REQUEST'],
     'connect': [502, 'YALB_ERR_UPSTREAM_CONNECT'],
     'reset': [502, 'YALB_ERR_UPSTREAM_RESET'],
     'attempts-exhausted': [502, 'YALB_ERR_ATTEMPTS_EXHAUSTED'],
@@ -22,7 +23,7 @@ test('every failure kind maps to its status and a documented YALB_ERR_* code', (
   };
   assert.deepEqual(Object.keys(STATUS_OF).sort(), Object.keys(want).sort());
   for (const [kind, [status, code]] of Object.entries(want) as Array<[FailureKind, [number, string]]>) {
-    assert.equal(statusOf(kind), status, kind);
+    assert.equal(STATUS_OF[kind].status, status, kind);
     assert.equal(STATUS_OF[kind].code, code, kind);
     assert.ok(code in ErrorCodes, `${code} is in ErrorCodes`);
     assert.ok(STATUS_OF[kind].text.length > 0, kind);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatListen, isLoopbackHost, parseListen } from '../../src/config/address.js';
+import { formatListen, parseCidr, parseListen } from '../../src/config/address.js';
 import {
   DURATION_PATTERN, formatDuration, parseDuration, parsePercent, parseSize,
 } from '../../src/config/units.js';
@@ -84,11 +84,23 @@ describe('parseListen', () => {
     }
   });
 
-  it('formatListen and isLoopbackHost', () => {
+  it('formatListen', () => {
     assert.equal(formatListen({ host: '::1', port: 80 }), '[::1]:80');
     assert.equal(formatListen({ host: '127.0.0.1', port: 3030 }), '127.0.0.1:3030');
     assert.equal(formatListen({ host: undefined, port: 80 }), ':80');
-    assert.deepEqual(['localhost', '::1', '127.1.2.3', '::ffff:127.0.0.1'].map(isLoopbackHost), [true, true, true, true]);
-    assert.deepEqual(['10.0.0.1', '0.0.0.0', undefined].map(isLoopbackHost), [false, false, false]);
+  });
+});
+
+describe('parseCidr', () => {
+  it('accepts IPv4 and IPv6 addresses and CIDRs', () => {
+    assert.deepEqual(parseCidr('10.0.0.0/8'), { address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+    assert.deepEqual(parseCidr('192.168.1.7'), { address: '192.168.1.7', prefix: 32, family: 'ipv4' });
+    assert.deepEqual(parseCidr('fd00::/8'), { address: 'fd00::', prefix: 8, family: 'ipv6' });
+    assert.deepEqual(parseCidr('::1'), { address: '::1', prefix: 128, family: 'ipv6' });
+  });
+  it('rejects bad addresses and prefixes with a message', () => {
+    for (const bad of ['10.0.0.0/40', '999.1.1.1/8', '1.2.3', 'fd00::/129', 'zz::1', '10.0.0.0/8/8', '', 'localhost']) {
+      assert.equal(typeof parseCidr(bad), 'string', bad);
+    }
   });
 });

@@ -32,7 +32,12 @@ export async function runReload(args: string[], io: CommandIo): Promise<number> 
   if (typeof target === 'number') return target;
   const { pid, pidFile, timeoutMs } = target;
   const before = readState(pidFile)?.seq ?? -1;
-  process.kill(pid, 'SIGHUP');
+  try {
+    process.kill(pid, 'SIGHUP');
+  } catch (err) {
+    io.err(`yalb: cannot signal pid ${pid}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (YALB_ERR_NOT_RUNNING)`);
+    return 1;
+  }
   const state = await waitUntil(() => {
     const s = readState(pidFile);
     return s && s.seq > before ? s : undefined;

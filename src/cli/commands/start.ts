@@ -71,6 +71,11 @@ export async function runStart(args: string[], io: CommandIo): Promise<number> {
     }
   }
 
+  // While the first probes run, SIGHUP would kill the process and SIGUSR1
+  // would open the inspector: ignore both until the real handlers are in.
+  const ignore = () => {};
+  process.on('SIGHUP', ignore);
+  process.on('SIGUSR1', ignore);
   let daemon: Daemon;
   try {
     const running = pidFile ? livePid(pidFile) : undefined;
@@ -78,6 +83,9 @@ export async function runStart(args: string[], io: CommandIo): Promise<number> {
     daemon = await createDaemon({ configPath, logFile: values['log-file'] });
   } catch (err) {
     return startFailed(err, io);
+  } finally {
+    process.off('SIGHUP', ignore);
+    process.off('SIGUSR1', ignore);
   }
 
   let seq = 0;
@@ -93,7 +101,12 @@ export async function runStart(args: string[], io: CommandIo): Promise<number> {
     stopped: () => finish(0),
     forced: () => finish(1),
     reloaded: (result) => {
-      if (pidFile) writeState(pidFile, { seq: ++seq, lastReload: { ...result, at: new Date().toISOString() } });
+      if (!pidFile) return;
+      try {
+        writeState(pidFile, { seq: ++seq, lastReload: { ...result, at: new Date().toISOString() } });
+      } catch (err) {
+        daemon.log.warn(`cannot write ${pidFile}.state for yalb reload: ${(err as Error).message}`);
+      }
     },
   });
   if (pidFile) {

@@ -27,7 +27,12 @@ export async function runStop(args: string[], io: CommandIo): Promise<number> {
   if (typeof target === 'number') return target;
   const { pid, timeoutMs } = target;
   const started = Date.now();
-  process.kill(pid, 'SIGTERM');
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch (err) {
+    io.err(`yalb: cannot signal pid ${pid}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (YALB_ERR_NOT_RUNNING)`);
+    return 1;
+  }
   const gone = await waitUntil(() => (isAlive(pid) ? undefined : true), timeoutMs);
   if (!gone) {
     io.err(`yalb: pid ${pid} is still running after ${timeoutMs / 1000}s (still draining?)`);
