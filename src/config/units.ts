@@ -52,11 +52,3 @@ export function parsePercent(input: string | number): number | undefined {
   else return undefined;
   return n >= 0 && n <= 100 ? n / 100 : undefined;
 }
-
-/** formatDuration prints milliseconds back in the largest whole unit ("1500ms", "2s", "1m"). */
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}

@@ -32,11 +32,6 @@ export class RequestBody {
     return this.#buffered !== undefined || !this.#consumed;
   }
 
-  /** buffered tells whether the body is held in memory. */
-  get buffered(): boolean {
-    return this.#buffered !== undefined;
-  }
-
   /**
    * source returns a fresh stream for one attempt and a `release` function
    * to call once the backend socket is connected: only then does a streamed
