@@ -32,12 +32,16 @@ export interface ForwardedOptions {
   tls: boolean;
 }
 
+/** unmapIpv4 folds an IPv4-mapped IPv6 address (::ffff:10.0.0.1) to plain IPv4. */
+export function unmapIpv4(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
 /** isTrusted tells whether a client address belongs to trustedProxies. */
 export function isTrusted(address: string | undefined, trusted: BlockList | undefined): boolean {
   if (!address || !trusted) return false;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  const family = v4.includes(':') ? 'ipv6' : 'ipv4';
-  return trusted.check(v4, family);
+  const ip = unmapIpv4(address);
+  return trusted.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
 }
 
 /**
@@ -61,9 +65,8 @@ export function prepareRequestHeaders(req: IncomingMessage, opts: ForwardedOptio
     h.connection = 'upgrade';
   }
   delete h.expect;
-  const addr = req.socket.remoteAddress ?? '';
   // A dual-stack listener (a bare port) sees IPv4 clients as ::ffff:a.b.c.d; backends get a.b.c.d, as from nginx.
-  const client = addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+  const client = unmapIpv4(req.socket.remoteAddress ?? '');
   const trusted = isTrusted(client, opts.trusted);
   const prior = trusted ? h['x-forwarded-for'] : undefined;
   h['x-forwarded-for'] = prior ? `${String(prior)}, ${client}` : client;

@@ -2,8 +2,9 @@
  * The hash key of a request, for the ip-hash and hash strategies: what the
  * consistent-hash ring is asked about (`ctx.key`). Computed once per request
  * by the proxy and cheap: no URL object, and the query string is only parsed
- * when `hashKey: query:NAME` asks for it. Imports nothing at run time.
+ * when `hashKey: query:NAME` asks for it.
  */
+import { unmapIpv4 } from './headers.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { StrategyName } from '../config/schema.js';
 
@@ -22,7 +23,7 @@ export interface KeyedRequest {
 export function clientIp(req: KeyedRequest): string | undefined {
   const ip = req.socket.remoteAddress;
   if (!ip) return undefined;
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+  return unmapIpv4(ip);
 }
 
 /** cookieValue returns the value of cookie `name` in a Cookie header, or undefined. */
