@@ -30,6 +30,11 @@ function statusEndpoint(b: TestBackend, code: () => number): void {
 
 const probes = (b: TestBackend) => b.seen.filter((s) => s.url === '/status');
 
+// Probes every second with a 1 s timeout (the interval may not be shorter than the timeout): with
+// fall 1, or on the first probe, a probe slowed past a shorter timeout by a busy machine would
+// take a live backend down.
+const everySecond = 'interval: 1s\n  timeout: 1s';
+
 test('the HTTP check probes healthCheck.path at once, before the first client request, as yalb-health', async (t) => {
   const bs = await startBackends(t, 2);
   for (const b of bs) statusEndpoint(b, () => 200);
@@ -61,27 +66,27 @@ test('a backend whose health path fails is down from the start and gets no traff
   assert.equal(sick.seen.filter((s) => s.url !== '/status').length, 0);
 });
 
-test('the health path decides: a backend comes back when its path passes again (rise 1, 200ms interval)', async (t) => {
+test('the health path decides: a backend comes back when its path passes again (rise 1, 1s interval)', async (t) => {
   const [b] = await startBackends(t, 1) as [TestBackend];
   let code = 500;
   statusEndpoint(b, () => code);
-  const { url, daemon } = await startTestDaemon(t, yamlConfig([b.url], 'healthCheck:\n  interval: 200ms\n  timeout: 150ms\n  path: /status\n  rise: 1\n  fall: 1\n'));
+  const { url, daemon } = await startTestDaemon(t, yamlConfig([b.url], `healthCheck:\n  ${everySecond}\n  path: /status\n  rise: 1\n  fall: 1\n`));
   assert.equal((await request(url)).status, 503);
   code = 200;
-  await waitFor(() => daemon.current.pool.backends[0]!.stateName === 'up', { what: 'backend up', timeoutMs: 3000 });
+  await waitFor(() => daemon.current.pool.backends[0]!.stateName === 'up', { what: 'backend up', timeoutMs: 10_000 });
   assert.equal((await request(url)).status, 200);
   code = 500;
-  await waitFor(() => daemon.current.pool.backends[0]!.stateName === 'down', { what: 'backend down', timeoutMs: 3000 });
+  await waitFor(() => daemon.current.pool.backends[0]!.stateName === 'down', { what: 'backend down', timeoutMs: 10_000 });
   assert.ok(probes(b).length >= 3);
 });
 
 test('without healthCheck.path the check is a TCP connect: the backend sees no HTTP request', async (t) => {
   const [b] = await startBackends(t, 1) as [TestBackend];
-  const { url, daemon } = await startTestDaemon(t, yamlConfig([b.url], 'healthCheck:\n  interval: 200ms\n  timeout: 150ms\n'));
+  const { url, daemon } = await startTestDaemon(t, yamlConfig([b.url], `healthCheck:\n  ${everySecond}\n`));
   assert.equal(daemon.current.pool.backends[0]!.state.lastProbe?.ok, true);
   // Wait for a few more probe rounds, then check the backend still saw no HTTP.
   const first = daemon.current.pool.backends[0]!.state.lastProbe!.at;
-  await waitFor(() => daemon.current.pool.backends[0]!.state.lastProbe!.at > first, { what: 'a second probe', timeoutMs: 3000 });
+  await waitFor(() => daemon.current.pool.backends[0]!.state.lastProbe!.at > first, { what: 'a second probe', timeoutMs: 10_000 });
   assert.equal(b.hits, 0);
   assert.equal((await request(url)).status, 200);
   assert.equal(b.hits, 1);

@@ -10,7 +10,17 @@ import { request, startTestDaemon, yamlConfig } from '../helpers/daemon.js';
 import { deadPort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
-const fastHealth = 'healthCheck:\n  interval: 200ms\n  timeout: 150ms\n  rise: 1\n  fall: 1\n';
+// Probes every second with a 1 s timeout: with fall 1, a probe slowed past a shorter timeout by a
+// busy machine would take a live backend down.
+const fastHealth = 'healthCheck:\n  interval: 1s\n  timeout: 1s\n  rise: 1\n  fall: 1\n';
+
+/**
+ * The 503 and 502 below must come at once, not after a timeout: the yaml sets every timeout they
+ * could wait on (timeouts.connect, healthCheck.timeout) to 10 s, and PROMPT_MS is well below that
+ * while leaving a busy machine seconds for what normally takes a few ms.
+ */
+const PROMPT_MS = 3000;
+const slowFallbacks = 'timeouts:\n  connect: 10s\nhealthCheck:\n  interval: 1m\n  timeout: 10s\n';
 
 test('round robin spreads 30 requests 10/10/10 over three backends', async (t) => {
   const bs = await startBackends(t, 3);
@@ -38,12 +48,12 @@ test('a stopped backend is failed over without errors, and takes traffic again o
     assert.equal(r.status, 200, r.body);
     assert.equal(r.body.trim(), 'b1');
   }
-  await waitFor(() => state(1) === 'down', { what: 'b2 down', timeoutMs: 3000 });
+  await waitFor(() => state(1) === 'down', { what: 'b2 down', timeoutMs: 10_000 });
 
   const before = b2.hits;
   await b2.start();
   assert.equal(b2.hits, before);
-  await waitFor(() => state(1) === 'up', { what: 'b2 up again', timeoutMs: 3000 });
+  await waitFor(() => state(1) === 'up', { what: 'b2 up again', timeoutMs: 10_000 });
   const seen = new Set<string>();
   for (let i = 0; i < 4; i++) {
     const r = await request(url);
@@ -56,7 +66,7 @@ test('a stopped backend is failed over without errors, and takes traffic again o
 
 test('no backend up → 503 at once, with X-Yalb-Error and Retry-After', async (t) => {
   const [p1, p2] = [await deadPort(), await deadPort()];
-  const { url, daemon } = await startTestDaemon(t, yamlConfig([`http://127.0.0.1:${p1}`, `http://127.0.0.1:${p2}`]));
+  const { url, daemon } = await startTestDaemon(t, yamlConfig([`http://127.0.0.1:${p1}`, `http://127.0.0.1:${p2}`], slowFallbacks));
   // The first probe round ran before the listener opened: both are already down.
   assert.equal(daemon.current.pool.availableCount(), 0);
   const start = performance.now();
@@ -65,12 +75,12 @@ test('no backend up → 503 at once, with X-Yalb-Error and Retry-After', async (
   assert.equal(r.status, 503);
   assert.equal(r.headers['x-yalb-error'], 'YALB_ERR_NO_BACKEND');
   assert.equal(r.headers['retry-after'], '1');
-  assert.ok(ms < 1000, `503 took ${ms} ms`);
+  assert.ok(ms < PROMPT_MS, `503 took ${ms} ms`);
 });
 
 test('backends that die while believed up → 502 promptly, then 503', async (t) => {
   const bs = await startBackends(t, 2);
-  const { url, daemon } = await startTestDaemon(t, yamlConfig(bs.map((b) => b.url), 'healthCheck:\n  interval: 1m\n'));
+  const { url, daemon } = await startTestDaemon(t, yamlConfig(bs.map((b) => b.url), `${slowFallbacks}retry:\n  sameBackend: 3\n  delay: 10ms\n`));
   for (const b of bs) await b.stop();
   const start = performance.now();
   const r = await request(url);
@@ -78,7 +88,7 @@ test('backends that die while believed up → 502 promptly, then 503', async (t)
   // Each backend: 1 try + 3 retries 10 ms apart, then marked down; the second backend likewise.
   assert.equal(r.status, 502, r.body);
   assert.equal(r.headers['x-yalb-error'], 'YALB_ERR_UPSTREAM_CONNECT');
-  assert.ok(ms < 1000, `502 took ${ms} ms`);
+  assert.ok(ms < PROMPT_MS, `502 took ${ms} ms`);
   assert.deepEqual(daemon.current.pool.backends.map((b) => b.stateName), ['down', 'down']);
   const r2 = await request(url);
   assert.equal(r2.status, 503);

@@ -13,6 +13,15 @@ import { request, startTestDaemon, yamlConfig } from '../helpers/daemon.js';
 import { deadPort } from '../helpers/ports.js';
 import { sha256 } from '../helpers/raw.js';
 
+/**
+ * PROMPT_MS bounds "after timeouts.response" (400 ms) or "after timeouts.idle" (300 ms) from above:
+ * several times those, for a busy machine, yet far below the 10 s of the other timeout (set
+ * explicitly in each yaml) that would end the stalled exchange if the one under test were not
+ * applied. The client waits longer than both.
+ */
+const PROMPT_MS = 3000;
+const CLIENT_WAIT_MS = 20_000;
+
 /** deadAndLive starts a daemon on [a refusing port, b1]; the refusing backend is forced up so requests go there first. */
 async function deadAndLive(t: TestContext, extra = '') {
   const [live] = await startBackends(t, 1) as [TestBackend];
@@ -78,13 +87,13 @@ test('a POST that reached a backend which then died is not replayed (502); a GET
 test('a backend that stalls before its headers: a POST gets 504 after timeouts.response and is not replayed', async (t) => {
   const [stall, other] = await startBackends(t, 2) as [TestBackend, TestBackend];
   stall.behaviour = { kind: 'stall' };
-  const { url } = await startTestDaemon(t, yamlConfig([stall.url, other.url], 'timeouts:\n  response: 400ms\n'));
+  const { url } = await startTestDaemon(t, yamlConfig([stall.url, other.url], 'timeouts:\n  response: 400ms\n  idle: 10s\n'));
   const start = performance.now();
-  const r = await request(url, { method: 'POST', body: 'x=1' });
+  const r = await request(url, { method: 'POST', body: 'x=1', timeoutMs: CLIENT_WAIT_MS });
   const ms = performance.now() - start;
   assert.equal(r.status, 504, r.body);
   assert.equal(r.headers['x-yalb-error'], 'YALB_ERR_UPSTREAM_TIMEOUT');
-  assert.ok(ms >= 380 && ms < 1900, `504 after ${ms} ms`);
+  assert.ok(ms >= 380 && ms < PROMPT_MS, `504 after ${ms} ms`);
   assert.equal(stall.hits, 1);
   assert.equal(other.hits, 0);
 });
@@ -92,14 +101,14 @@ test('a backend that stalls before its headers: a POST gets 504 after timeouts.r
 test('a backend that stalls before its headers: a GET fails over to the next backend after timeouts.response', async (t) => {
   const [stall, other] = await startBackends(t, 2) as [TestBackend, TestBackend];
   stall.behaviour = { kind: 'stall' };
-  const { url } = await startTestDaemon(t, yamlConfig([stall.url, other.url], 'timeouts:\n  response: 400ms\n'));
+  const { url } = await startTestDaemon(t, yamlConfig([stall.url, other.url], 'timeouts:\n  response: 400ms\n  idle: 10s\n'));
   const start = performance.now();
-  const r = await request(url);
+  const r = await request(url, { timeoutMs: CLIENT_WAIT_MS });
   const ms = performance.now() - start;
   assert.equal(r.status, 200, r.body);
   assert.equal(r.body.trim(), 'b2');
   assert.equal(stall.hits, 1);
-  assert.ok(ms >= 380 && ms < 1900, `failed over after ${ms} ms`);
+  assert.ok(ms >= 380 && ms < PROMPT_MS, `failed over after ${ms} ms`);
 });
 
 test('a GET that stalls on every backend is 504 once maxAttempts backends timed out', async (t) => {
@@ -116,11 +125,11 @@ test('a backend that goes idle before its headers (timeouts.idle < timeouts.resp
   stall.behaviour = { kind: 'stall' };
   const { url } = await startTestDaemon(t, yamlConfig([stall.url, other.url], 'timeouts:\n  idle: 300ms\n  response: 10s\n'));
   const start = performance.now();
-  const r = await request(url);
+  const r = await request(url, { timeoutMs: CLIENT_WAIT_MS });
   const ms = performance.now() - start;
   assert.equal(r.status, 504, r.body);
   assert.equal(r.headers['x-yalb-error'], 'YALB_ERR_UPSTREAM_IDLE');
-  assert.ok(ms >= 280 && ms < 1900, `504 after ${ms} ms`);
+  assert.ok(ms >= 280 && ms < PROMPT_MS, `504 after ${ms} ms`);
   assert.equal(other.hits, 0);
 });
 

@@ -15,13 +15,16 @@ import { request, startTestDaemon, yamlConfig } from '../helpers/daemon.js';
 import { burst, HealthScript, tally } from '../helpers/scripted.js';
 import { waitFor } from '../helpers/wait.js';
 
-// 200 ms: short enough for quick tests, long enough that a busy machine does not time probes out.
+// 1 s probe timeout: a probe slowed by a busy machine still passes (200 ms did not always); the
+// interval may not be shorter. WAIT_MS bounds a wait for a few probe rounds.
 const checks = `healthCheck:
-  interval: 200ms
-  timeout: 200ms
+  interval: 1s
+  timeout: 1s
   path: /health
   rise: 2
 `;
+
+const WAIT_MS = 10_000;
 
 /** drainYaml renders the pool with b1 draining or not. */
 function drainYaml(b1: string, b2: string, drain: boolean): string {
@@ -41,7 +44,7 @@ test('drain: the in-flight request finishes, no new requests (sticky included), 
   s1.answer = { kind: 'delay', ms: 600 };
   const { daemon, url, file, logs } = await startTestDaemon(t, drainYaml(b1!.url, b2!.url, false), { watch: false });
 
-  await waitFor(() => daemon.current.pool.availableCount() === 2, { timeoutMs: 3000, what: 'both up' });
+  await waitFor(() => daemon.current.pool.availableCount() === 2, { timeoutMs: WAIT_MS, what: 'both up' });
   // A fresh round robin starts on b1: this request is slow and in flight during the reload.
   const started = Date.now();
   const slow = request(url, { timeoutMs: 5000 });
@@ -66,7 +69,7 @@ test('drain: the in-flight request finishes, no new requests (sticky included), 
   assert.equal(r.body, 'b1\n');
 
   const probes = s1.probes;
-  await waitFor(() => s1.probes >= probes + 2, { timeoutMs: 2000, what: 'probes of the draining backend' });
+  await waitFor(() => s1.probes >= probes + 2, { timeoutMs: WAIT_MS, what: 'probes of the draining backend' });
   assert.equal(daemon.current.pool.backends[0]!.stateName, 'draining');
   t.diagnostic(`drain: the in-flight request finished with 200 after ${finishedMs} ms; 9 new requests, 0 to the draining backend; probes went on`);
 });
@@ -83,11 +86,11 @@ test('slow start: the share of a backend that just came up grows over slowStart 
   const yaml = yamlConfig([b1!.url, b2!.url], `strategy: weighted-round-robin\nslowStart: 1500ms\n${checks}`);
   const { daemon, url } = await startTestDaemon(t, yaml, { watch: false, now: () => clock });
   const b = daemon.current.pool.backends[1]!;
-  await waitFor(() => daemon.current.pool.backends[0]!.stateName === 'up', { timeoutMs: 3000, what: 'b1 up' });
+  await waitFor(() => daemon.current.pool.backends[0]!.stateName === 'up', { timeoutMs: WAIT_MS, what: 'b1 up' });
   assert.equal(b.stateName, 'down');
 
   b2Healthy = true;
-  await waitFor(() => b.stateName === 'up', { timeoutMs: 3000, intervalMs: 5, what: 'b2 up' });
+  await waitFor(() => b.stateName === 'up', { timeoutMs: WAIT_MS, intervalMs: 5, what: 'b2 up' });
   const upSince = b.state.upSince;
   assert.ok(upSince > 0, 'coming up through rise starts the ramp');
 

@@ -11,29 +11,36 @@ import { request, startTestDaemon, yamlConfig } from '../helpers/daemon.js';
 import { refusingPort } from '../helpers/refusing-port.js';
 import { burst, tally } from '../helpers/scripted.js';
 
+/**
+ * PROMPT_MS bounds "within timeouts.response" (300 ms): ten times that, for a busy machine, and
+ * still far below timeouts.idle (10 s, set explicitly below), which would end the stalled
+ * exchange instead if timeouts.response were not applied. The client waits longer than both.
+ */
+const PROMPT_MS = 3000;
+
 test('a stalled backend: a GET fails over within timeouts.response, a POST gets 504', async (t) => {
   const [b1, b2] = await startBackends(t, 2);
   b1!.behaviour = { kind: 'stall' };
-  const yaml = yamlConfig([b1!.url, b2!.url], 'timeouts:\n  response: 300ms\nhealthCheck:\n  interval: 1m\n');
+  const yaml = yamlConfig([b1!.url, b2!.url], 'timeouts:\n  response: 300ms\n  idle: 10s\nhealthCheck:\n  interval: 1m\n');
   const { url } = await startTestDaemon(t, yaml, { watch: false });
 
   let started = performance.now();
-  const get = await request(url, { timeoutMs: 3000 });
+  const get = await request(url, { timeoutMs: 20_000 });
   const getMs = performance.now() - started;
   assert.equal(get.status, 200);
   assert.equal(get.body, 'b2\n');
   assert.equal(b1!.seen.filter((r) => r.method === 'GET').length, 1, 'the GET went to the stalled backend first');
-  assert.ok(getMs >= 290 && getMs < 1500, `GET answered after ${Math.round(getMs)} ms`);
+  assert.ok(getMs >= 290 && getMs < PROMPT_MS, `GET answered after ${Math.round(getMs)} ms`);
 
   // Round robin: the GET took b1 then b2, so the POST starts on b1 again.
   started = performance.now();
-  const post = await request(url, { method: 'POST', body: 'order=1', headers: { 'content-type': 'text/plain' }, timeoutMs: 3000 });
+  const post = await request(url, { method: 'POST', body: 'order=1', headers: { 'content-type': 'text/plain' }, timeoutMs: 20_000 });
   const postMs = performance.now() - started;
   assert.equal(post.status, 504);
   assert.equal(post.headers['x-yalb-error'], 'YALB_ERR_UPSTREAM_TIMEOUT');
   assert.equal(b1!.seen.filter((r) => r.method === 'POST').length, 1, 'the POST reached the stalled backend');
   assert.equal(b2!.seen.filter((r) => r.method === 'POST').length, 0, 'the POST was not replayed');
-  assert.ok(postMs >= 290 && postMs < 1500, `POST answered after ${Math.round(postMs)} ms`);
+  assert.ok(postMs >= 290 && postMs < PROMPT_MS, `POST answered after ${Math.round(postMs)} ms`);
   t.diagnostic(`timeouts.response 300ms: GET failed over in ${Math.round(getMs)} ms; POST got 504 in ${Math.round(postMs)} ms`);
 });
 

@@ -14,6 +14,10 @@ import { waitFor } from '../helpers/wait.js';
 const COOKIE = 'yalb_sticky';
 const COOKIE_SHAPE = /^yalb_sticky=([0-9a-f]{16}); Path=\/; HttpOnly; SameSite=Lax$/;
 
+// Probes every second with a 1 s timeout (the interval may not be shorter than the timeout): with
+// fall 1, a probe slowed past a shorter timeout by a busy machine would take a live backend down.
+const everySecond = 'interval: 1s\n  timeout: 1s';
+
 function yamlFor(backends: TestBackend[], extra = ''): string {
   return `listen: 127.0.0.1:0\nstrategy: round-robin\nsticky:\n  cookie: ${COOKIE}\n${extra}backends:\n${backends.map((b) => `  - url: ${b.url}\n`).join('')}`;
 }
@@ -120,7 +124,7 @@ test('sticky: forged or malformed cookie values are ignored; the request is serv
 test('sticky: when its backend is marked down by health checks, the request goes elsewhere and the cookie is reset', async (t) => {
   const bs = await startBackends(t, 3);
   const { url, daemon } = await startTestDaemon(
-    t, yamlFor(bs, 'healthCheck:\n  interval: 100ms\n  timeout: 100ms\n  fall: 1\n  rise: 1\n'),
+    t, yamlFor(bs, `healthCheck:\n  ${everySecond}\n  fall: 1\n  rise: 1\n`),
   );
   const ids = await learnIds(url, 3);
   const r0 = await request(url);
@@ -131,7 +135,7 @@ test('sticky: when its backend is marked down by health checks, the request goes
 
   await homeBackend.stop();
   await waitFor(() => daemon.current.pool.backend(homeBackend.url)?.state.health === 'down', {
-    timeoutMs: 3000, what: `${home} to be marked down by the health check`,
+    timeoutMs: 10_000, what: `${home} to be marked down by the health check`,
   });
 
   const r1 = await request(url, { headers: { cookie: `${COOKIE}=${oldId}` } });
@@ -146,7 +150,7 @@ test('sticky: when its backend is marked down by health checks, the request goes
   // The old backend comes back: the new cookie stays where it is, the old one finds its backend again.
   await homeBackend.start();
   await waitFor(() => daemon.current.pool.backend(homeBackend.url)?.state.health === 'up', {
-    timeoutMs: 3000, what: `${home} to come back up`,
+    timeoutMs: 10_000, what: `${home} to come back up`,
   });
   for (let i = 0; i < 5; i++) {
     assert.equal(served(await request(url, { headers: { cookie: `${COOKIE}=${newId}` } })), moved);
@@ -185,7 +189,7 @@ test('sticky: a backend that died before any probe noticed is skipped by the ret
 test('sticky: a cookie is not followed to a backend that HTTP health checks mark down, even though it still answers', async (t) => {
   const bs = await startBackends(t, 3);
   const { url, daemon } = await startTestDaemon(
-    t, yamlFor(bs, 'healthCheck:\n  path: /health\n  interval: 100ms\n  timeout: 100ms\n  fall: 1\n  rise: 1\n'),
+    t, yamlFor(bs, `healthCheck:\n  path: /health\n  ${everySecond}\n  fall: 1\n  rise: 1\n`),
   );
   const ids = await learnIds(url, 3);
   const r0 = await request(url);
@@ -203,7 +207,7 @@ test('sticky: a cookie is not followed to a backend that HTTP health checks mark
     },
   };
   await waitFor(() => daemon.current.pool.backend(homeBackend.url)?.state.health === 'down', {
-    timeoutMs: 3000, what: `${home} to be marked down by the HTTP probe`,
+    timeoutMs: 10_000, what: `${home} to be marked down by the HTTP probe`,
   });
   const seen = homeBackend.seen.length;
   for (let i = 0; i < 10; i++) {

@@ -53,31 +53,57 @@ test('watchTargets: a link to another directory adds the target\'s name there; a
   assert.deepEqual(plain(watchTargets(path.join(dir, 'a'))), { [dir]: ['a', 'b'] });
 });
 
+/**
+ * BURST_DEBOUNCE_MS is the debounce of the burst test: the five writes take
+ * about 50 ms, so only an event-loop stall of a whole second could split
+ * them (with 100 ms, one slow moment of a busy machine did).
+ */
+const BURST_DEBOUNCE_MS = 1000;
+
 test('ConfigWatcher: a burst of writes is one candidate; unrelated files are ignored; a deleted file is missing', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'lb.yaml');
   writeFileSync(file, 'x: 0\n');
   mkdirSync(path.join(dir, 'sub'));
-  const w = new ConfigWatcher(file, { log: silent, debounceMs: 100, pollMs: 0 });
+  const w = new ConfigWatcher(file, { log: silent, debounceMs: BURST_DEBOUNCE_MS, pollMs: 0 });
   t.after(() => w.stop());
   const seen: string[] = [];
-  w.on('candidate', (reason) => seen.push(reason));
+  let firstAt = 0;
+  w.on('candidate', (reason) => {
+    firstAt ||= performance.now();
+    seen.push(reason);
+  });
   w.on('missing', () => seen.push('missing'));
   await w.start();
+  const writtenAt: number[] = [];
   for (let i = 1; i <= 5; i++) {
+    writtenAt.push(performance.now());
     writeFileSync(file, `x: ${i}\n`);
     writeFileSync(path.join(dir, 'other.yaml'), `x: ${i}\n`);
     await delay(10); // a writer saving five times in quick succession
   }
-  await waitFor(() => seen.length >= 1, { what: 'the first candidate' });
+  const wait = { timeoutMs: 5 * BURST_DEBOUNCE_MS };
+  await waitFor(() => seen.length >= 1, { ...wait, what: 'the first candidate' });
   // A later, separate change is the marker: anything left of the burst would show before it.
   writeFileSync(path.join(dir, 'sub', 'x.yaml'), 'x\n');
   unlinkSync(file);
-  await waitFor(() => seen.includes('missing'), { what: 'missing' });
-  assert.deepEqual(seen, ['change lb.yaml', 'missing']);
+  await waitFor(() => seen.includes('missing'), { ...wait, what: 'missing' });
+  // The burst is one candidate. Only if the test itself was held up between two writes for
+  // half the debounce or more (the machine stalled) may it have been split in two; never one per write.
+  const gaps = writtenAt.slice(1).map((at, i) => at - writtenAt[i]!);
+  const stalled = Math.max(...gaps) >= BURST_DEBOUNCE_MS / 2;
+  const burst = seen.slice(0, seen.indexOf('missing'));
+  // The candidate waits a debounce after an event, so it comes a debounce after the first write at the
+  // earliest (5 ms for timer rounding), never on the first event. (Not always a debounce after the last
+  // write: chokidar drops a path's changes for 50 ms after reporting one.)
+  const quietFor = firstAt - writtenAt[0]!;
+  assert.ok(quietFor >= BURST_DEBOUNCE_MS - 5, `the candidate came ${Math.round(quietFor)} ms after the first write`);
+  if (stalled && burst.length === 2) t.diagnostic(`writes ${gaps.map(Math.round).join('/')} ms apart: the burst was split by a stall`);
+  else assert.equal(burst.length, 1, `5 writes ${gaps.map(Math.round).join('/')} ms apart gave ${JSON.stringify(seen)}`);
+  assert.deepEqual(seen, [...burst.map(() => 'change lb.yaml'), 'missing']);
   writeFileSync(file, 'x: 9\n');
-  await waitFor(() => seen.length === 3, { what: 'the candidate of the re-created file' });
-  assert.match(seen[2]!, /^(add|change) lb\.yaml$/);
+  await waitFor(() => seen.length === burst.length + 2, { ...wait, what: 'the candidate of the re-created file' });
+  assert.match(seen.at(-1)!, /^(add|change) lb\.yaml$/);
 });
 
 function fakeTarget(cfgText: string): ReloadTarget & { applies: number; release: () => void; fail?: Error } {
