@@ -66,10 +66,10 @@ export interface Reply {
   raw: Buffer;
 }
 
-/** request sends one HTTP request with a fresh connection (no keep-alive) and reads the whole answer. */
-export function request(url: string, opts: { method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string; agent?: http.Agent | false; timeoutMs?: number } = {}): Promise<Reply> {
+/** request sends one HTTP request with a fresh connection (no keep-alive, optionally from `localAddress`) and reads the whole answer. */
+export function request(url: string, opts: { method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string; agent?: http.Agent | false; timeoutMs?: number; localAddress?: string } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false }, (res) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false, localAddress: opts.localAddress }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCheck } from '../../src/cli/commands/check.js';
@@ -15,7 +14,7 @@ import { STRATEGY_NAMES } from '../../src/config/schema.js';
 import { stickyId } from '../../src/pool/sticky.js';
 import { startBackends, type TestBackend } from '../helpers/backend.js';
 import { deadPort } from '../helpers/ports.js';
-import { type Reply, request, startTestDaemon, tempDir } from '../helpers/daemon.js';
+import { request, startTestDaemon, tempDir } from '../helpers/daemon.js';
 
 /** ALL_STRATEGIES is the list issue 5 names; the schema must accept exactly these. */
 const ALL_STRATEGIES = ['round-robin', 'weighted-round-robin', 'least-connections', 'random-two', 'ip-hash', 'hash'] as const;
@@ -24,24 +23,6 @@ function yamlFor(strategy: string, backends: { url: string; drain?: boolean; wei
   const hashKey = strategy === 'hash' ? 'hashKey: header:X-User\n' : '';
   const list = backends.map((b) => `  - url: ${b.url}\n${b.weight ? `    weight: ${b.weight}\n` : ''}${b.drain ? '    drain: true\n' : ''}`).join('');
   return `listen: 127.0.0.1:0\nstrategy: ${strategy}\n${hashKey}${extra}backends:\n${list}`;
-}
-
-/** requestFrom sends one GET from a given local (source) address, so ip-hash sees many clients. */
-function requestFrom(url: string, localAddress: string, headers: http.OutgoingHttpHeaders): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent: false, localAddress, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString(), raw });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('client timeout')));
-    req.end();
-  });
 }
 
 test('every strategy name validates with the config loader and yalb check', async (t) => {
@@ -102,7 +83,7 @@ test('a backend with drain: true never gets a request, under every strategy', as
       for (let i = 0; i < 30; i++) {
         // Distinct keys for the hash strategies: a user id, a client address.
         const r = name === 'ip-hash'
-          ? await requestFrom(url, `127.0.0.${i + 1}`, {})
+          ? await request(url, { localAddress: `127.0.0.${i + 1}` })
           : await request(url, { headers: { 'X-User': `user-${i}` } });
         assert.equal(r.status, 200, r.body);
         assert.notEqual(r.body.trim(), 'b2', `${name} sent request ${i + 1} to the draining backend`);
@@ -127,7 +108,7 @@ test('drain: true holds in panic mode too (healthCheck.panicBelow), under every 
       assert.equal(daemon.current.pool.panicking(), true, 'the pool is not in panic mode; the test proves nothing');
       for (let i = 0; i < 20; i++) {
         const r = name === 'ip-hash'
-          ? await requestFrom(url, `127.0.0.${i + 1}`, {})
+          ? await request(url, { localAddress: `127.0.0.${i + 1}` })
           : await request(url, { headers: { 'X-User': `user-${i}` } });
         assert.equal(r.status, 200, r.body);
         assert.equal(r.body.trim(), 'b1', `${name}: request ${i + 1} was not served by the only live, non-draining backend`);

@@ -6,31 +6,12 @@
  * back to round robin.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { test } from 'node:test';
 import { startBackends, type TestBackend } from '../helpers/backend.js';
 import { type Reply, request, startTestDaemon } from '../helpers/daemon.js';
 
 function yamlFor(strategy: string, backends: TestBackend[], extra = ''): string {
   return `listen: 127.0.0.1:0\nstrategy: ${strategy}\n${extra}backends:\n${backends.map((b) => `  - url: ${b.url}\n`).join('')}`;
-}
-
-/** requestFrom sends one GET from a given local (source) address on a fresh connection. */
-function requestFrom(url: string, localAddress: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent: false, localAddress }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString(), raw });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('client timeout')));
-    req.end();
-  });
 }
 
 /** served checks a reply and returns the name of the backend that answered. */
@@ -68,7 +49,7 @@ test('ip-hash keeps one client address on one backend, and spreads 20 addresses'
     for (let i = 1; i <= 20; i++) {
       const addr = `127.0.0.${i}`;
       const set = byAddress.get(addr) ?? new Set<string>();
-      set.add(served(await requestFrom(url, addr)));
+      set.add(served(await request(url, { localAddress: addr })));
       byAddress.set(addr, set);
     }
   }
