@@ -43,46 +43,52 @@ function target(url: string): { host: string; port: number; tls: boolean; hostHe
   return { host, port: Number(u.port) || (secure ? 443 : 80), tls: secure, hostHeader: u.host };
 }
 
-/** tcpProbe connects to the backend's host:port (TLS handshake for https://) and closes. */
-export function tcpProbe(url: string, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
-  const t = target(url);
-  const start = performance.now();
+type Finish = (ok: boolean, reason: string) => void;
+
+/**
+ * bounded runs one probe: `start` begins it and returns what to destroy when
+ * it ends; the first of its own verdict, the timeout or the abort signal wins.
+ */
+function bounded(timeoutMs: number, signal: AbortSignal | undefined, start: (finish: Finish) => { destroy(): unknown }): Promise<ProbeResult> {
+  const t0 = performance.now();
   return new Promise((resolve) => {
     let done = false;
-    const finish = (ok: boolean, reason: string) => {
+    let handle: { destroy(): unknown } | undefined;
+    const finish: Finish = (ok, reason) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve({ ok, reason, ms: performance.now() - start });
+      handle?.destroy();
+      resolve({ ok, reason, ms: performance.now() - t0 });
     };
     const onAbort = () => finish(false, 'aborted');
+    const timer = setTimeout(() => finish(false, 'timeout'), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    handle = start(finish);
+    if (done) handle.destroy();
+  });
+}
+
+/** tcpProbe connects to the backend's host:port (TLS handshake for https://) and closes. */
+export function tcpProbe(url: string, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+  const t = target(url);
+  return bounded(timeoutMs, signal, (finish) => {
     const socket = t.tls
       ? tls.connect({ host: t.host, port: t.port, servername: net.isIP(t.host) ? undefined : t.host, rejectUnauthorized: false }, () => finish(true, 'ok'))
       : net.connect({ host: t.host, port: t.port }, () => finish(true, 'ok'));
     socket.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? err.message));
-    const timer = setTimeout(() => finish(false, 'timeout'), timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    return socket;
   });
 }
 
 /** httpProbe GETs `path` on the backend; passes when the status is in `expect`. */
 export function httpProbe(url: string, path: string, expect: StatusRanges, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
   const t = target(url);
-  const start = performance.now();
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (ok: boolean, reason: string) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      req.destroy();
-      resolve({ ok, reason, ms: performance.now() - start });
-    };
+  return bounded(timeoutMs, signal, (finish) => {
     const mod = t.tls ? https : http;
     const req = mod.request({
-      host: t.host, port: t.port, path, method: 'GET', agent: false, signal,
+      host: t.host, port: t.port, path, method: 'GET', agent: false,
       headers: { host: t.hostHeader, 'user-agent': USER_AGENT, connection: 'close' },
       ...(t.tls ? { rejectUnauthorized: false } : {}),
     }, (res) => {
@@ -90,8 +96,8 @@ export function httpProbe(url: string, path: string, expect: StatusRanges, timeo
       res.resume();
       finish(statusMatches(status, expect), `status ${status}`);
     });
-    req.on('error', (err: NodeJS.ErrnoException) => finish(false, err.name === 'AbortError' ? 'aborted' : err.code ?? err.message));
-    const timer = setTimeout(() => finish(false, 'timeout'), timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? err.message));
     req.end();
+    return req;
   });
 }
