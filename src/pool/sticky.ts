@@ -13,6 +13,7 @@
  * Malformed values are rejected before any lookup. Pure: no node:http.
  */
 import type { Backend } from './backend.js';
+import { cookieValue } from './cookie.js';
 import { hash32 } from './strategies/hash.js';
 import { isEligible, type PickContext } from './strategies/strategy.js';
 
@@ -42,20 +43,7 @@ export function stickyId(url: string): string {
  * strategy. When several cookies carry the name, the first valid one wins.
  */
 export function parseStickyCookie(headerValue: string | undefined, name: string): string | undefined {
-  if (!headerValue || !name) return undefined;
-  let pos = 0;
-  const len = headerValue.length;
-  while (pos < len) {
-    let end = headerValue.indexOf(';', pos);
-    if (end < 0) end = len;
-    const eq = headerValue.indexOf('=', pos);
-    if (eq > pos && eq < end && headerValue.slice(pos, eq).trim() === name) {
-      const value = headerValue.slice(eq + 1, end).trim();
-      if (STICKY_ID_PATTERN.test(value)) return value;
-    }
-    pos = end + 1;
-  }
-  return undefined;
+  return cookieValue(headerValue, name, (v) => STICKY_ID_PATTERN.test(v));
 }
 
 /**

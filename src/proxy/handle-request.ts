@@ -107,7 +107,7 @@ export class ProxyHandler {
     if (req.url?.charCodeAt(0) !== 47 /* '/' */) return fail('bad-request');
 
     prepareRequestHeaders(req, { trusted: s.trusted, tls: this.#d.tls ?? false });
-    const key = s.strategy === 'hash' || s.strategy === 'ip-hash' ? hashKeyOf(req, s.hashKey, s.strategy) : undefined;
+    const key = hashKeyOf(req, s.hashKey, s.strategy); // undefined unless the strategy hashes
     const tried = new Set<Backend>();
 
     let backend: Backend | undefined;
@@ -234,7 +234,7 @@ export class ProxyHandler {
       return;
     }
     prepareRequestHeaders(req, { trusted: s.trusted, tls: this.#d.tls ?? false }, true);
-    const key = s.strategy === 'hash' || s.strategy === 'ip-hash' ? hashKeyOf(req, s.hashKey, s.strategy) : undefined;
+    const key = hashKeyOf(req, s.hashKey, s.strategy); // undefined unless the strategy hashes
     // Follow a sticky cookie (Socket.IO-style clients upgrade on the backend
     // that served their polling requests); a 101 cannot set a new one.
     const stickyWanted = s.stickyCookie ? parseStickyCookie(req.headers.cookie, s.stickyCookie) : undefined;

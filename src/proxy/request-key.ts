@@ -4,6 +4,7 @@
  * by the proxy and cheap: no URL object, and the query string is only parsed
  * when `hashKey: query:NAME` asks for it.
  */
+import { cookieValue } from '../pool/cookie.js';
 import { unmapIpv4 } from './headers.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { StrategyName } from '../config/schema.js';
@@ -24,21 +25,6 @@ export function clientIp(req: KeyedRequest): string | undefined {
   const ip = req.socket.remoteAddress;
   if (!ip) return undefined;
   return unmapIpv4(ip);
-}
-
-/** cookieValue returns the value of cookie `name` in a Cookie header, or undefined. */
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  let pos = 0;
-  const len = header.length;
-  while (pos < len) {
-    let end = header.indexOf(';', pos);
-    if (end < 0) end = len;
-    const eq = header.indexOf('=', pos);
-    if (eq > pos && eq < end && header.slice(pos, eq).trim() === name) return header.slice(eq + 1, end).trim();
-    pos = end + 1;
-  }
-  return undefined;
 }
 
 /** queryValue returns the first value of parameter `name` in a request target, or undefined. */
