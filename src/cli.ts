@@ -3,14 +3,8 @@
  * The `yalb` command. The only file that reads process.argv, prints for
  * humans and calls process.exit; each command lives in cli/commands/.
  */
-import { runCheck } from './cli/commands/check.js';
-import { runSchema } from './cli/commands/schema.js';
-import { runReload } from './cli/commands/reload.js';
-import { runStart } from './cli/commands/start.js';
-import { runStatus } from './cli/commands/status.js';
-import { runStop } from './cli/commands/stop.js';
 import type { CommandIo } from './cli/io.js';
-import { VERSION } from './daemon/daemon.js';
+import { VERSION } from './version.js';
 
 const USAGE = `Usage: yalb <command> [options]
 
@@ -24,13 +18,20 @@ Commands:
 
 Run "yalb <command> --help" for a command's options.`;
 
-const commands: Record<string, (args: string[], io: CommandIo) => Promise<number>> = {
-  start: runStart,
-  reload: runReload,
-  stop: runStop,
-  status: runStatus,
-  check: runCheck,
-  schema: runSchema,
+type Command = (args: string[], io: CommandIo) => Promise<number>;
+
+/**
+ * Each command is loaded only when it runs: `yalb check` must not pay for
+ * the daemon's http-proxy-3, prom-client and chokidar
+ * (measured: check 372 → 261 ms, --help 351 → 118 ms; node alone 97 ms).
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('./cli/commands/start.js')).runStart,
+  reload: async () => (await import('./cli/commands/reload.js')).runReload,
+  stop: async () => (await import('./cli/commands/stop.js')).runStop,
+  status: async () => (await import('./cli/commands/status.js')).runStatus,
+  check: async () => (await import('./cli/commands/check.js')).runCheck,
+  schema: async () => (await import('./cli/commands/schema.js')).runSchema,
 };
 
 const io: CommandIo = {
@@ -48,12 +49,12 @@ async function main(argv: string[]): Promise<number> {
     (name === undefined ? io.err : io.out)(USAGE);
     return name === undefined ? 2 : 0;
   }
-  const run = commands[name];
-  if (!run) {
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!load) {
     io.err(`yalb: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
-  return run(rest, io);
+  return (await load())(rest, io);
 }
 
 main(process.argv.slice(2)).then(

@@ -20,6 +20,7 @@ function roomOf(file: string): string {
 /** What each room may import from src/ (type-only imports of config are allowed everywhere below). */
 const ALLOWED: Record<string, string[]> = {
   errors: [],
+  version: [],
   config: ['errors', 'config'],
   pool: ['errors', 'config', 'pool'],
   health: ['pool', 'config', 'errors', 'log', 'health'],
@@ -27,8 +28,8 @@ const ALLOWED: Record<string, string[]> = {
   reload: ['config', 'pool', 'errors', 'log', 'reload'],
   admin: ['pool', 'errors', 'log', 'admin'],
   log: ['log'],
-  daemon: ['errors', 'config', 'pool', 'health', 'proxy', 'reload', 'admin', 'log', 'daemon'],
-  cli: ['daemon', 'config', 'errors', 'cli'],
+  daemon: ['errors', 'config', 'pool', 'health', 'proxy', 'reload', 'admin', 'log', 'daemon', 'version'],
+  cli: ['daemon', 'config', 'errors', 'cli', 'version'],
   index: ['daemon', 'config', 'log', 'errors'],
 };
 

@@ -4,7 +4,6 @@
  * module state: two daemons can run in one process). The current
  * generation is one field, changed by one assignment in #commit().
  */
-import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -28,6 +27,7 @@ import { proxySettingsFrom, type Route } from '../proxy/settings.js';
 import { Reloader, type ReloadResult } from '../reload/reloader.js';
 import { ConfigWatcher } from '../reload/watcher.js';
 import { AccessLog } from './access-log.js';
+import { VERSION } from '../version.js';
 
 /** DaemonOptions configure a daemon; only configPath is required. */
 export interface DaemonOptions {
@@ -59,15 +59,6 @@ export interface Generation extends Route {
   readonly health: HealthScheduler;
 }
 
-/** VERSION is yalb's version, from package.json. */
-export const VERSION = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-})();
 
 function sameAddress(a: ListenAddress | undefined, b: ListenAddress | undefined): boolean {
   if (!a || !b) return a === b;
