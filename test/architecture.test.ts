@@ -25,12 +25,22 @@ const ALLOWED: Record<string, string[]> = {
   pool: ['errors', 'config', 'pool'],
   health: ['pool', 'config', 'errors', 'log', 'health'],
   proxy: ['pool', 'config', 'errors', 'log', 'proxy'],
-  reload: ['config', 'pool', 'errors', 'log', 'reload'],
+  // The generation lifecycle (reload/generation.ts) builds probes and binds
+  // listeners, so reload reaches health and the proxy's seams (see PROXY_SEAMS).
+  reload: ['config', 'pool', 'errors', 'log', 'reload', 'health', 'proxy'],
   admin: ['pool', 'errors', 'log', 'admin'],
   log: ['log'],
   daemon: ['errors', 'config', 'pool', 'health', 'proxy', 'reload', 'admin', 'log', 'daemon', 'version'],
   cli: ['daemon', 'config', 'errors', 'cli', 'version'],
   index: ['daemon', 'config', 'log', 'errors'],
+};
+
+/** The only proxy files other rooms may import: the engine seam, the route settings, the listener, the handler. */
+const PROXY_SEAMS = new Set(['proxy/engine.ts', 'proxy/settings.ts', 'proxy/server.ts', 'proxy/handle-request.ts', 'proxy/retry-budget.ts']);
+
+/** Type-only imports allowed across rooms: the CLI prints the typed /status document. */
+const TYPE_ONLY: Record<string, string[]> = {
+  cli: ['admin/status.ts'],
 };
 
 /** Packages a room must not import. */
@@ -68,9 +78,14 @@ test('every import follows DESIGN.md §3.2', () => {
     assert.ok(allowed, `${path.relative(SRC, file)}: room "${room}" is not in the architecture table`);
     for (const { spec, typeOnly } of imports(file)) {
       if (spec.startsWith('.')) {
-        const target = roomOf(path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts')));
-        const ok = allowed.includes(target) || (typeOnly && target === 'config');
+        const abs = path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'));
+        const rel = path.relative(SRC, abs).split(path.sep).join('/');
+        const target = roomOf(abs);
+        const ok = allowed.includes(target) || (typeOnly && (target === 'config' || (TYPE_ONLY[room] ?? []).includes(rel)));
         if (!ok) problems.push(`${path.relative(SRC, file)} imports ${spec} (room ${room} → ${target})`);
+        if (target === 'proxy' && room !== 'proxy' && !PROXY_SEAMS.has(rel)) {
+          problems.push(`${path.relative(SRC, file)} imports ${spec}: outside proxy/ only ${[...PROXY_SEAMS].join(', ')} may be imported`);
+        }
       } else if (FORBIDDEN_PACKAGES[room]?.test(spec)) {
         problems.push(`${path.relative(SRC, file)} imports package ${spec}, which room ${room} must not use`);
       }
@@ -87,4 +102,34 @@ test('only src/cli.ts calls process.exit; no module exports a mutable logger', (
     }
     assert.ok(!/export\s+(let|var)\s/.test(text), `${path.relative(SRC, file)} exports a mutable binding`);
   }
+});
+
+test('only proxy/engine.ts picks an engine: engines/* and their libraries are imported nowhere else', () => {
+  const problems: string[] = [];
+  for (const file of walk(SRC)) {
+    const rel = path.relative(SRC, file).split(path.sep).join('/');
+    const inEngines = rel.startsWith('proxy/engines/');
+    for (const { spec } of imports(file)) {
+      const target = spec.startsWith('.') ? path.relative(SRC, path.resolve(path.dirname(file), spec)).split(path.sep).join('/') : spec;
+      if (target.startsWith('proxy/engines/') && !inEngines && rel !== 'proxy/engine.ts') problems.push(`${rel} imports ${spec}`);
+      if ((spec === 'http-proxy-3' || spec === 'undici') && !inEngines) problems.push(`${rel} imports package ${spec} outside proxy/engines/`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('backend state has one writer: only src/pool/ assigns to a backend\'s state or traffic counters', () => {
+  // BackendState (health) and BackendTraffic (live counters) are read
+  // everywhere but written only by the Pool (begin/end, the HealthSink
+  // methods) and the pure health-state functions it calls.
+  const write = /\b(state|traffic)\.\w+\s*(\+\+|--|[-+*/]?=(?!=))|(\+\+|--)\s*(\w+\.)*(state|traffic)\.\w+/;
+  const problems: string[] = [];
+  for (const file of walk(SRC)) {
+    const rel = path.relative(SRC, file).split(path.sep).join('/');
+    if (rel.startsWith('pool/')) continue;
+    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+      if (write.test(line)) problems.push(`${rel}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(problems, []);
 });

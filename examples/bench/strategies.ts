@@ -52,7 +52,7 @@ function makePool(strategy: StrategyName, size: number): Pool {
   };
   const pool = new Pool(description, new BackendRegistry({ now: () => 1_000_000 }), { random: seeded(size) });
   const rnd = seeded(7);
-  for (const b of pool.backends) b.state.inFlight = Math.floor(rnd() * 4);
+  for (const b of pool.backends) b.traffic.inFlight = Math.floor(rnd() * 4);
   return pool;
 }
 
@@ -88,9 +88,9 @@ function benchStrategy(name: StrategyName, size: number): number {
   const hashed = name === 'hash' || name === 'ip-hash';
   return timePicks((i) => {
     const b = pool.select(tried, hashed ? KEYS[i & 4095] : undefined) as Backend;
-    b.state.inFlight++;
+    b.traffic.inFlight++;
     const other = backends[i % backends.length] as Backend;
-    if (other.state.inFlight > 0) other.state.inFlight--;
+    if (other.traffic.inFlight > 0) other.traffic.inFlight--;
     return b.weight;
   });
 }

@@ -7,10 +7,11 @@
 import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { Metrics } from './metrics.js';
+import type { StatusDocument } from './status.js';
 
 /** StatusSource is what the admin API reads; the daemon implements it. */
 export interface StatusSource {
-  status(): unknown;
+  status(): StatusDocument;
   draining(): boolean;
 }
 

@@ -301,6 +301,19 @@ function suggest(word: string, candidates: readonly string[]): string | undefine
 }
 
 /**
+ * positionOf finds where `path` (like ['admin', 'listen']) is written in
+ * config text, 1-based, or undefined when the text does not have it: the
+ * same position the loader reports for that path, for failures found while
+ * applying a valid config (an address that cannot be bound).
+ */
+export function positionOf(text: string, path: (string | number)[]): { line: number; col: number } | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  if (!doc.hasIn(path)) return undefined;
+  return lineCounter.linePos(locate(doc, path));
+}
+
+/**
  * Finds the offset to report for `path` (or for the key `key` of the map at
  * `path`). A missing step reports the nearest existing parent: the key that
  * holds it, the list item, or the start of the file for the root.

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { parseCidr, parseListen } from './address.js';
 import {
-  DURATION_PATTERN, PERCENT_PATTERN, SIZE_PATTERN, parseDuration, parsePercent, parseSize,
+  DURATION_PATTERN, HASH_KEY_PATTERN, PERCENT_PATTERN, SIZE_PATTERN, STATUS_RANGES_PATTERN,
+  parseDuration, parseHashKey, parsePercent, parseSize, parseStatusRanges, type HashKey,
 } from './units.js';
 
 /** STRATEGY_NAMES lists every value `strategy:` accepts. */
@@ -92,8 +93,6 @@ const BackendSchema = z.strictObject({
     .describe('true = take no new requests while in-flight ones finish; still probed (default false).'),
 });
 
-const HASH_KEY_PATTERN = '^(ip|(header|cookie|query):[^\\s:]+)$';
-
 const RetrySchema = z.strictObject({
   sameBackend: z.int().min(0).max(10).default(3)
     .describe('Retries on one backend after a connect failure, before it is marked down and the next backend is tried (default 3).'),
@@ -123,12 +122,16 @@ const HealthCheckSchema = z.strictObject({
     .describe('Time a probe may take before it counts as failed (default 2s).'),
   path: z.string().regex(/^\//, { error: 'healthCheck.path must start with "/"' }).optional()
     .describe('HTTP GET this path as the probe; absent = TCP connect probe (default: absent).'),
-  expectStatus: z.string().regex(/^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/, { error: 'healthCheck.expectStatus: expected "200", "200-399" or "200,204"' })
-    .refine((spec) => !/^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/.test(spec) || spec.split(',').every((part) => {
-      const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
-      return lo >= 100 && hi <= 599 && lo <= hi;
-    }), { error: 'healthCheck.expectStatus: each code must be 100-599 and each range low-high' })
-    .default('200-399')
+  expectStatus: z.string().regex(new RegExp(STATUS_RANGES_PATTERN), { error: 'healthCheck.expectStatus: expected "200", "200-399" or "200,204"' })
+    .transform((spec, ctx) => {
+      const r = parseStatusRanges(spec);
+      if (typeof r === 'string') {
+        ctx.addIssue({ code: 'custom', message: `healthCheck.expectStatus: ${r}` });
+        return z.NEVER;
+      }
+      return r;
+    })
+    .prefault('200-399')
     .describe('Status codes that pass an HTTP probe: "200", "200-399", "200,204" (default 200-399).'),
   rise: z.int().min(1).max(100).default(2)
     .describe('Consecutive passing probes for a down backend to come up (default 2).'),
@@ -170,7 +173,8 @@ export const LbConfigSchema = z.strictObject({
     .meta({ description: 'Where the balancer listens: "host:port", or a bare port for all interfaces (default 127.0.0.1:3030).' }),
   strategy: z.enum(STRATEGY_NAMES).default('round-robin')
     .describe('How a backend is picked for each request (default round-robin).'),
-  hashKey: z.string().regex(new RegExp(HASH_KEY_PATTERN), { error: 'hashKey: expected ip, header:NAME, cookie:NAME or query:NAME' }).optional()
+  hashKey: z.string().regex(new RegExp(HASH_KEY_PATTERN), { error: 'hashKey: expected ip, header:NAME, cookie:NAME or query:NAME' })
+    .transform((v): HashKey => parseHashKey(v) as HashKey).optional()
     .describe('strategy hash only: what to hash; ip | header:NAME | cookie:NAME | query:NAME (default ip).'),
   sticky: z.strictObject({
     cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: 'sticky.cookie: expected a cookie name (letters, digits, - _ .)' })
@@ -180,9 +184,13 @@ export const LbConfigSchema = z.strictObject({
     .describe('The pool: each backend with url, optional weight and drain (required, at least one).'),
   slowStart: duration('slowStart').prefault('0s')
     .describe('Ramp a backend that comes up to full weight over this time; 0 = off (default 0s).'),
-  trustedProxies: z.array(z.string().superRefine((v, ctx) => {
+  trustedProxies: z.array(z.string().transform((v, ctx) => {
     const r = parseCidr(v);
-    if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: `trustedProxies: ${r} (expected a CIDR like "10.0.0.0/8" or an address)` });
+    if (typeof r === 'string') {
+      ctx.addIssue({ code: 'custom', message: `trustedProxies: ${r} (expected a CIDR like "10.0.0.0/8" or an address)` });
+      return z.NEVER;
+    }
+    return r;
   }))
     .default([])
     .describe('Client addresses (CIDRs) whose X-Forwarded-* headers are kept; others are replaced (default none).'),
@@ -225,3 +233,5 @@ export type LbConfig = z.output<typeof LbConfigSchema>;
 export type LbConfigInput = z.input<typeof LbConfigSchema>;
 /** BackendConfig is one validated entry of `backends:`. */
 export type BackendConfig = LbConfig['backends'][number];
+export type { Cidr } from './address.js';
+export type { HashKey, StatusRanges } from './units.js';

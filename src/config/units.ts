@@ -2,8 +2,7 @@
  * Pure parsers for the human units of lb.yaml: durations, sizes and
  * percentages. We keep them in-house (about thirty lines) instead of `ms` or
  * `bytes`: those accept "2 days", "-5s" or "10S" and throw on "" — lenient
- * in ways a config validator should not be (see shared/reference
- * node-ecosystem.md §3.2). The regexes double as JSON Schema patterns, so an
+ * in ways a config validator should not be. The regexes double as JSON Schema patterns, so an
  * editor flags `20 sec` while it is typed.
  */
 
@@ -51,4 +50,43 @@ export function parsePercent(input: string | number): number | undefined {
   else if (PERCENT_RE.test(input)) n = Number.parseFloat(input);
   else return undefined;
   return n >= 0 && n <= 100 ? n / 100 : undefined;
+}
+
+/** StatusRanges is a parsed healthCheck.expectStatus: inclusive [low, high] pairs. */
+export type StatusRanges = ReadonlyArray<readonly [number, number]>;
+
+/** STATUS_RANGES_PATTERN matches "200", "200-399" or "200,204" (three-digit codes, ranges, commas). */
+export const STATUS_RANGES_PATTERN = '^\\d{3}(-\\d{3})?(,\\d{3}(-\\d{3})?)*$';
+const STATUS_RANGES_RE = new RegExp(STATUS_RANGES_PATTERN);
+
+/**
+ * parseStatusRanges turns "200-399", "200" or "200,204" into ranges; returns
+ * an error message for a malformed spec, a code outside 100-599 or a
+ * reversed range.
+ */
+export function parseStatusRanges(spec: string): StatusRanges | string {
+  if (!STATUS_RANGES_RE.test(spec)) return 'expected "200", "200-399" or "200,204"';
+  const ranges = spec.split(',').map((part) => {
+    const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
+    return [lo, hi] as const;
+  });
+  if (!ranges.every(([lo, hi]) => lo >= 100 && hi <= 599 && lo <= hi)) return 'each code must be 100-599 and each range low-high';
+  return ranges;
+}
+
+/** HashKey is a parsed `hashKey`: the client IP, or a named header, cookie or query parameter. */
+export type HashKey = { kind: 'ip' } | { kind: 'header' | 'cookie' | 'query'; name: string };
+
+/** HASH_KEY_PATTERN matches ip, header:NAME, cookie:NAME or query:NAME. */
+export const HASH_KEY_PATTERN = '^(ip|(header|cookie|query):[^\\s:]+)$';
+const HASH_KEY_RE = new RegExp(HASH_KEY_PATTERN);
+
+/** parseHashKey turns "ip" | "header:NAME" | "cookie:NAME" | "query:NAME" into a HashKey (header names lower-cased), or undefined. */
+export function parseHashKey(spec: string): HashKey | undefined {
+  if (!HASH_KEY_RE.test(spec)) return undefined;
+  if (spec === 'ip') return { kind: 'ip' };
+  const colon = spec.indexOf(':');
+  const kind = spec.slice(0, colon) as 'header' | 'cookie' | 'query';
+  const name = spec.slice(colon + 1);
+  return { kind, name: kind === 'header' ? name.toLowerCase() : name };
 }

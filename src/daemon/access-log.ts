@@ -2,7 +2,7 @@
  * The access log: one line per request, JSON or the combined format, to
  * stdout or a file. Lines go through a buffered stream (never a synchronous
  * write, never winston on the request path: its per-call formatting costs
- * 30–40 % of proxy CPU, node-ecosystem.md §4.2). reopen() serves SIGUSR1
+ * 30–40 % of proxy CPU as measured for the first wave). reopen() serves SIGUSR1
  * after logrotate moved the file.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';

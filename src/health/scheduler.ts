@@ -6,17 +6,19 @@
  * state directly. A probe that fails or throws never stops the loop. stop()
  * aborts probes in progress and every timer.
  */
+import type { StatusRanges } from '../config/schema.js';
 import type { Backend } from '../pool/backend.js';
 import type { HealthSink } from '../pool/pool.js';
 import type { Logger } from '../log/logger.js';
-import { httpProbe, parseExpectStatus, type ProbeResult, tcpProbe } from './probes.js';
+import { httpProbe, type ProbeResult, tcpProbe } from './probes.js';
 
 /** HealthSettings are the healthCheck.* values in ms. */
 export interface HealthSettings {
   intervalMs: number;
   timeoutMs: number;
   path: string | undefined;
-  expectStatus: string;
+  /** expectStatus: the status ranges that pass an HTTP probe (parsed once by the config schema). */
+  expectStatus: StatusRanges;
 }
 
 /** Prober probes one backend; injectable for tests. */
@@ -24,10 +26,9 @@ export type Prober = (backend: Backend, signal: AbortSignal) => Promise<ProbeRes
 
 /** defaultProber returns the TCP or HTTP prober the settings ask for. */
 export function defaultProber(cfg: HealthSettings): Prober {
-  const expect = parseExpectStatus(cfg.expectStatus);
   return cfg.path === undefined
     ? (b, signal) => tcpProbe(b.url, cfg.timeoutMs, signal)
-    : (b, signal) => httpProbe(b.url, cfg.path as string, expect, cfg.timeoutMs, signal);
+    : (b, signal) => httpProbe(b.url, cfg.path as string, cfg.expectStatus, cfg.timeoutMs, signal);
 }
 
 /** HealthScheduler probes a generation's backends until stopped. */
@@ -95,4 +96,10 @@ export class HealthScheduler {
       this.#log.error(`health sink failed for ${b.url}: ${(err as Error).message}`);
     }
   }
+}
+
+/** healthSettingsFrom picks a config's healthCheck values for the scheduler. */
+export function healthSettingsFrom(cfg: { healthCheck: { interval: number; timeout: number; path?: string | undefined; expectStatus: StatusRanges } }): HealthSettings {
+  const h = cfg.healthCheck;
+  return { intervalMs: h.interval, timeoutMs: h.timeout, path: h.path, expectStatus: h.expectStatus };
 }

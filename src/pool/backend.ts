@@ -1,7 +1,13 @@
 /**
  * A backend as the pool sees it: its spec (from lb.yaml, per generation) and
  * its runtime state (keyed by URL in the BackendRegistry, so it survives a
- * reload). No I/O and no timers live here: time comes from an injected clock.
+ * reload). The state has two owners, kept in two objects so a cluster
+ * primary can own one and each worker the other:
+ * - BackendState: what probes and passive ejections decide (health,
+ *   ejections). Written only by pool/health-state.ts through the Pool.
+ * - BackendTraffic: what live traffic counts in this process (in flight,
+ *   requests, failures). Written only by Pool.begin() / Pool.end().
+ * No I/O and no timers live here: time comes from an injected clock.
  */
 import { stickyId } from './sticky.js';
 
@@ -19,9 +25,11 @@ export type HealthStatus = 'up' | 'down';
 export type BackendStateName = 'up' | 'down' | 'ejected' | 'draining';
 
 /**
- * BackendState is the runtime state of one backend, shared by every pool
- * generation that lists the same URL. Counters follow nginx and HAProxy:
- * rise/fall counters for probes, consecutive failures for passive checks.
+ * BackendState is what active and passive health checks decided about one
+ * backend, shared by every pool generation that lists the same URL (the
+ * part a cluster primary owns and broadcasts). Counters follow nginx and
+ * HAProxy: rise/fall counters for probes, consecutive failures for passive
+ * checks.
  */
 export class BackendState {
   readonly url: string;
@@ -43,9 +51,6 @@ export class BackendState {
   ejectedForMs = 0;
   /** upSince is when the backend last came up (for slow start); 0 = up since the start. */
   upSince = 0;
-  inFlight = 0;
-  requests = 0;
-  failures = 0;
   reason = 'initial';
   since: number;
 
@@ -60,6 +65,24 @@ export class BackendState {
   }
 }
 
+/**
+ * BackendTraffic counts the live traffic of one backend in this process
+ * (the part each worker owns). Each counter has one meaning:
+ * - inFlight: attempts sent to the backend and not yet ended (requests and
+ *   upgrades); what least-connections and random-two compare.
+ * - requests: attempts begun on the backend (a retry on the same backend
+ *   counts again).
+ * - failures: attempts that ended in a backend failure: connect failed,
+ *   reset after sending, timeout, a 5xx answer or a response cut short.
+ *   A client that went away is never a backend failure. The same whether
+ *   passive checks are on or off.
+ */
+export class BackendTraffic {
+  inFlight = 0;
+  requests = 0;
+  failures = 0;
+}
+
 /** BackendOptions are per-generation settings a backend needs to answer `available` and `effectiveWeight`. */
 export interface BackendOptions {
   now: () => number;
@@ -72,13 +95,17 @@ export interface BackendOptions {
  */
 export class Backend {
   readonly spec: BackendSpec;
+  /** state is the health part (probes, ejections); read it anywhere, write it only through the Pool. */
   readonly state: BackendState;
+  /** traffic is this process's live counters; read it anywhere, write it only through Pool.begin/end. */
+  readonly traffic: BackendTraffic;
   readonly #opts: BackendOptions;
   #stickyId: string | undefined;
 
-  constructor(spec: BackendSpec, state: BackendState, opts: BackendOptions) {
+  constructor(spec: BackendSpec, state: BackendState, traffic: BackendTraffic, opts: BackendOptions) {
     this.spec = spec;
     this.state = state;
+    this.traffic = traffic;
     this.#opts = opts;
   }
 

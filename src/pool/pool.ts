@@ -1,11 +1,14 @@
 /**
- * Pool: one immutable generation of the backend pool, built from a plain,
- * serialisable PoolDescription plus the shared BackendRegistry. A request
- * reads the current pool once and finishes on it, however many reloads
- * happen meanwhile. The pool is also the HealthSink that probes and live
- * traffic report to; it applies the rules of its own generation.
+ * Pool: one generation of the backend pool, built from a plain, serialisable
+ * PoolDescription plus the shared BackendRegistry. A request reads the
+ * current pool once and finishes on it, however many reloads happen
+ * meanwhile. The pool is the one writer of backend state: probes report
+ * through the HealthSink methods, live traffic through begin() / end(). Its
+ * only mutable fields of its own are `serving` and `panic`, set by serve()
+ * when the generation is committed: a pool being built reports probes but
+ * never flips or logs panic mode.
  */
-import type { StrategyName } from '../config/schema.js';
+import type { HashKey, StrategyName } from '../config/schema.js';
 import { Backend, type BackendSpec } from './backend.js';
 import {
   applyClock, applyOutcome, applyProbe, PANIC_URL, type PassiveRules, type ProbeRules,
@@ -19,7 +22,7 @@ import type { PickContext, Strategy } from './strategies/strategy.js';
 export interface PoolDescription {
   generation: number;
   strategy: StrategyName;
-  hashKey?: string | undefined;
+  hashKey?: HashKey | undefined;
   backends: BackendSpec[];
   slowStartMs: number;
   /** panicBelow: fraction 0..1; below this share of backends healthy, route to all. */
@@ -34,6 +37,14 @@ export interface HealthSink {
   reportOutcome(backend: Backend, ok: boolean, reason: string): void;
 }
 
+/**
+ * AttemptVerdict is how one attempt ended, as backend state sees it: `ok`
+ * (an answer below 500, complete), `failed` (the backend's fault: connect,
+ * reset, timeout, 5xx or a cut response) or `aborted` (the client went away:
+ * never held against the backend).
+ */
+export type AttemptVerdict = 'ok' | 'failed' | 'aborted';
+
 /** PoolOptions inject randomness for strategies that need it (tests pass a seeded one). */
 export interface PoolOptions {
   random?: () => number;
@@ -47,16 +58,61 @@ export class Pool implements HealthSink {
   readonly #strategy: Strategy;
   readonly #byUrl: Map<string, Backend>;
   #stickyIndex: ReadonlyMap<string, Backend> | undefined;
+  #serving = false;
+  #panic = false;
 
   constructor(description: PoolDescription, registry: BackendRegistry, opts: PoolOptions = {}) {
     this.description = description;
     this.registry = registry;
     const now = registry.now;
     this.backends = description.backends.map(
-      (spec) => new Backend(spec, registry.state(spec.url), { now, slowStartMs: description.slowStartMs }),
+      (spec) => new Backend(spec, registry.state(spec.url), registry.traffic(spec.url), { now, slowStartMs: description.slowStartMs }),
     );
     this.#byUrl = new Map(this.backends.map((b) => [b.url, b]));
     this.#strategy = createStrategy(description.strategy).create(this.backends, { random: opts.random ?? Math.random });
+  }
+
+  /** serving tells whether this generation is the one new requests use (set by serve()). */
+  get serving(): boolean {
+    return this.#serving;
+  }
+
+  /** panic is whether panic mode is in force, as last reported (only the serving generation changes it). */
+  get panic(): boolean {
+    return this.#panic;
+  }
+
+  /**
+   * serve makes this generation the serving one, at the commit of a reload:
+   * it takes over the panic state of `previous` (which stops reporting), so
+   * a reload that keeps the pool in panic does not log its start again, and
+   * one that ends it logs the end once.
+   */
+  serve(previous?: Pool): void {
+    if (previous) {
+      this.#panic = previous.#panic;
+      previous.#serving = false;
+    }
+    this.#serving = true;
+    this.#refresh();
+  }
+
+  /** begin records that an attempt on `b` starts (the only writer of in-flight and request counts). */
+  begin(b: Backend): void {
+    b.traffic.inFlight++;
+    b.traffic.requests++;
+  }
+
+  /**
+   * end records how an attempt on `b` ended: failures count, and passive
+   * health checks (outlier ejection) hear every verdict but `aborted`.
+   */
+  end(b: Backend, verdict: AttemptVerdict, reason: string): void {
+    const t = b.traffic;
+    t.inFlight--;
+    if (verdict === 'failed') t.failures++;
+    if (verdict !== 'aborted') this.reportOutcome(b, verdict === 'ok', reason);
+    if (t.inFlight === 0) this.registry.released(b.url);
   }
 
   /** generation numbers the pool; it grows by one per applied reload. */
@@ -85,10 +141,8 @@ export class Pool implements HealthSink {
    * healthCheck.panicBelow) unhealthy backends are eligible too.
    */
   select(tried: ReadonlySet<Backend>, key?: string): Backend | undefined {
-    const registry = this.registry;
-    if (this.generation > registry.servingGeneration) registry.servingGeneration = this.generation;
     const ctx: PickContext = { tried, key, panic: this.#refresh() };
-    return this.#strategy.select(this.backends, ctx);
+    return this.#strategy.select(ctx);
   }
 
   /**
@@ -117,21 +171,17 @@ export class Pool implements HealthSink {
     return this.#checkPanic();
   }
 
-  /** #current tells whether this generation is the newest one serving (older ones only finish their requests). */
-  #current(): boolean {
-    return this.generation >= this.registry.servingGeneration;
-  }
-
   /**
    * #checkPanic logs the start and the end of panic mode, once each. Only
    * the serving generation does this: an older one, still finishing a
-   * request, must not flip the flag back with its old settings.
+   * request, must not flip the flag back with its old settings, and one
+   * being built must not announce panic during its first probe round.
    */
   #checkPanic(): boolean {
     const panic = this.panicking();
     const registry = this.registry;
-    if (!this.#current() || panic === registry.panic) return panic;
-    registry.panic = panic;
+    if (!this.#serving || panic === this.#panic) return panic;
+    this.#panic = panic;
     const { healthy, total } = this.#healthyCount();
     const pct = (x: number) => `${Math.round(x * 100)}%`;
     const share = `${healthy} of ${total} backends healthy`;
@@ -189,7 +239,6 @@ export class Pool implements HealthSink {
 
   /** reportOutcome records a live-traffic result for passive checks (outlier ejection). */
   reportOutcome(backend: Backend, ok: boolean, reason: string): void {
-    if (!ok) backend.state.failures++;
     this.refresh();
     const now = this.registry.now();
     const { maxEjectedPercent } = this.description.passive;

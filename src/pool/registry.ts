@@ -2,9 +2,12 @@
  * BackendRegistry holds every backend's runtime state by normalised URL, so
  * that a backend listed by two successive pool generations keeps its health,
  * counters and in-flight count across a reload (Caddy's `hosts` pool, but
- * owned by the daemon and passed in instead of a package global).
+ * owned by the daemon and passed in instead of a package global). The two
+ * parts of the state (BackendState: health; BackendTraffic: live counters)
+ * are kept in separate maps, so a cluster primary can own the first and each
+ * worker the second.
  */
-import { BackendState } from './backend.js';
+import { BackendState, BackendTraffic } from './backend.js';
 import type { Transition } from './health-state.js';
 
 /** RegistryOptions inject the clock and the listener for state changes. */
@@ -14,19 +17,17 @@ export interface RegistryOptions {
   onTransition?: (t: Transition) => void;
 }
 
-/** BackendRegistry maps a backend URL to its BackendState. */
+/** BackendRegistry maps a backend URL to its BackendState and BackendTraffic. */
 export class BackendRegistry {
   readonly now: () => number;
   readonly #states = new Map<string, BackendState>();
+  readonly #traffic = new Map<string, BackendTraffic>();
   readonly #onTransition: (t: Transition) => void;
   /**
-   * panic is whether the pool is in panic mode as last logged. It lives here,
-   * beside the backend states, so a reload that keeps the pool in panic does
-   * not log the start of panic mode again.
+   * #keep is what the last retain() kept plus every URL asked for since (a
+   * generation being built); undefined until the first retain().
    */
-  panic = false;
-  /** servingGeneration is the newest generation that has picked a backend (the one serving new requests). */
-  servingGeneration = 0;
+  #keep: Set<string> | undefined;
   /**
    * nextEjectionEnd is the earliest time an ejection may end (Infinity when
    * none is in force), so the per-pick refresh skips its O(n) scan until then.
@@ -38,14 +39,22 @@ export class BackendRegistry {
     this.#onTransition = opts.onTransition ?? (() => {});
   }
 
-  /** state returns the state for `url`, creating it on first use. */
+  /** state returns the health state for `url`, creating it (and its traffic counters) on first use. */
   state(url: string): BackendState {
     let s = this.#states.get(url);
     if (!s) {
       s = new BackendState(url, this.now());
       this.#states.set(url, s);
+      this.#traffic.set(url, new BackendTraffic());
     }
+    this.#keep?.add(url);
     return s;
+  }
+
+  /** traffic returns the live counters for `url`, creating its state on first use. */
+  traffic(url: string): BackendTraffic {
+    this.state(url);
+    return this.#traffic.get(url) as BackendTraffic;
   }
 
   /** has tells whether `url` already has state (it was in an earlier generation). */
@@ -53,16 +62,28 @@ export class BackendRegistry {
     return this.#states.has(url);
   }
 
-  /** retain forgets the state of every URL not in `urls` whose in-flight count is zero. */
-  retain(urls: ReadonlySet<string>): string[] {
+  /**
+   * retain forgets the state of every URL not in `urls` that has nothing in
+   * flight now; one that is still busy is forgotten by released() when its
+   * last attempt ends. Returns the URLs forgotten now.
+   */
+  retain(urls: Iterable<string>): string[] {
+    this.#keep = new Set(urls);
     const dropped: string[] = [];
-    for (const [url, s] of this.#states) {
-      if (!urls.has(url) && s.inFlight === 0) {
-        this.#states.delete(url);
-        dropped.push(url);
-      }
-    }
+    for (const url of [...this.#states.keys()]) if (this.#forget(url)) dropped.push(url);
     return dropped;
+  }
+
+  /** released is called when an attempt on `url` ends: a URL no generation keeps goes once idle. */
+  released(url: string): void {
+    this.#forget(url);
+  }
+
+  #forget(url: string): boolean {
+    if (this.#keep === undefined || this.#keep.has(url) || (this.#traffic.get(url)?.inFlight ?? 0) > 0) return false;
+    this.#states.delete(url);
+    this.#traffic.delete(url);
+    return true;
   }
 
   /** notify passes a transition to the listener. */

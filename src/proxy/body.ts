@@ -1,7 +1,7 @@
 /**
  * Request bodies and replay. http-proxy-3 pipes `options.buffer || req`
  * into the backend request, consuming it, so every attempt needs a fresh
- * source (node-ecosystem.md §1.4 C/C2):
+ * source:
  * - a body whose declared length fits retry.bufferLimit is read into memory
  *   first and replayed from a new Readable per attempt;
  * - any other body streams, but only once the backend socket is connected
@@ -41,7 +41,7 @@ export class RequestBody {
     const data = this.#buffered;
     if (data !== undefined) {
       // No body: let http-proxy-3 pipe the (ended) request itself, which ends
-      // the backend request at once, on every attempt (node-ecosystem.md §1.4 C3).
+      // the backend request at once, on every attempt.
       // A buffered body: a PassThrough ended with it (Readable.from costs an async iterator).
       if (data.length === 0) return { stream: undefined, release: noop };
       return { stream: new PassThrough().end(data) as PassThrough, release: noop };

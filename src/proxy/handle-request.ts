@@ -8,11 +8,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Logger } from '../log/logger.js';
 import type { Backend } from '../pool/backend.js';
+import type { AttemptVerdict } from '../pool/pool.js';
 import { parseStickyCookie, stickyCookie } from '../pool/sticky.js';
-import type { AgentCache } from './agents.js';
 import { EMPTY_BODY, hasNoBody, RequestBody, readBody } from './body.js';
-import type { Engine } from './forward.js';
 import { prepareRequestHeaders } from './headers.js';
 import { hashKeyOf } from './request-key.js';
 import { type AttemptOutcome, decide, type FailKind, type RequestProgress } from './retry-policy.js';
@@ -41,13 +41,13 @@ export interface ProxyObserver {
 /** ProxyDeps are what the request handler is built from (all passed in, nothing global). */
 export interface ProxyDeps {
   holder: RouteHolder;
-  engine: Engine;
-  agents: AgentCache;
   budget: RetryBudget;
   observer: ProxyObserver;
-  /** tls: the listener terminates TLS (sets X-Forwarded-Proto https). */
-  tls?: boolean;
+  log: Logger;
 }
+
+/** TLS: the proxy listener does not terminate TLS yet (the TLS issue adds it): X-Forwarded-Proto is http. */
+const TLS = false;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -58,11 +58,17 @@ function clientGone(res: ServerResponse): boolean {
 function failureOf(o: AttemptOutcome): string {
   switch (o.kind) {
     case 'connect-failed': return o.code;
-    case 'reset': return o.code;
+    case 'sent-failed': return o.code;
     case 'timeout': return `${o.phase} timeout`;
     case 'response': return `status ${o.status}${o.complete ? '' : ' (incomplete)'}`;
     case 'client-abort': return 'client abort';
   }
+}
+
+/** verdictOf says how an attempt counts for the backend: a client abort never counts against it. */
+function verdictOf(o: AttemptOutcome): AttemptVerdict {
+  if (o.kind === 'client-abort') return 'aborted';
+  return o.kind === 'response' && o.status < 500 && o.complete ? 'ok' : 'failed';
 }
 
 /** ProxyHandler serves proxied requests and upgrades; it counts what is in flight for the drain. */
@@ -87,9 +93,9 @@ export class ProxyHandler {
     try {
       record = await this.#run(req, res, route);
     } catch (err) {
-      // A bug, not a backend failure: answer 502 rather than crash.
+      // A bug, not a backend failure: answer 502 rather than crash, and say so.
+      this.#d.log.error(`internal error while proxying ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
       record = { status: sendFailure(res, 'attempts-exhausted'), backend: undefined, attempts: 0, retries: 0, failure: 'attempts-exhausted' };
-      void err;
     } finally {
       this.inFlight--;
       budget.requestsInFlight--;
@@ -98,7 +104,7 @@ export class ProxyHandler {
   };
 
   async #run(req: IncomingMessage, res: ServerResponse, route: Route): Promise<Omit<RequestRecord, 'req' | 'res' | 'durationMs'>> {
-    const { pool, settings: s } = route;
+    const { pool, settings: s, engine } = route;
     const fail = (kind: FailureKind, backend?: Backend, attempts = 0, retries = 0) =>
       ({ status: sendFailure(res, kind), backend: backend?.url, attempts, retries, failure: kind });
     // Only origin-form targets ("/path?query") are forwarded: http-proxy-3
@@ -106,8 +112,8 @@ export class ProxyHandler {
     // has no use for absolute-form or "*" (RFC 9112 §3.2).
     if (req.url?.charCodeAt(0) !== 47 /* '/' */) return fail('bad-request');
 
-    prepareRequestHeaders(req, { trusted: s.trusted, tls: this.#d.tls ?? false });
-    const key = hashKeyOf(req, s.hashKey, s.strategy); // undefined unless the strategy hashes
+    prepareRequestHeaders(req, { trusted: s.trusted, tls: TLS });
+    const key = s.hashKey ? hashKeyOf(req, s.hashKey) : undefined;
     const tried = new Set<Backend>();
 
     let backend: Backend | undefined;
@@ -146,36 +152,21 @@ export class ProxyHandler {
     for (;;) {
       const b: Backend = backend;
       tried.add(b);
-      const state = b.state;
-      state.inFlight++;
-      state.requests++;
       let setCookie: string | undefined;
       if (stickyName) {
         const id = b.stickyId;
-        if (id !== stickyWanted) setCookie = stickyCookie(stickyName, id, this.#d.tls ?? false);
+        if (id !== stickyWanted) setCookie = stickyCookie(stickyName, id, TLS);
       }
-      let outcome: AttemptOutcome;
+      pool.begin(b);
+      let outcome: AttemptOutcome = { kind: 'client-abort' };
       try {
-        outcome = await this.#d.engine.forward(req, res, b.url, {
-          agent: this.#d.agents.get(b.url),
-          body: body.source(),
-          connectTimeoutMs: s.connectTimeoutMs,
-          responseTimeoutMs: s.responseTimeoutMs,
-          idleTimeoutMs: s.idleTimeoutMs,
-          setCookie,
-        });
+        outcome = await engine.forward(req, res, b.url, { body, timeouts: s.timeouts, setCookie });
       } finally {
-        state.inFlight--;
+        pool.end(b, verdictOf(outcome), failureOf(outcome));
         if (retryHeld) {
           budget.releaseRetry();
           retryHeld = false;
         }
-      }
-      if (s.passiveEnabled && outcome.kind !== 'client-abort') {
-        const ok = outcome.kind === 'response' && outcome.status < 500 && outcome.complete;
-        pool.reportOutcome(b, ok, failureOf(outcome));
-      } else if (outcome.kind !== 'client-abort' && outcome.kind !== 'response') {
-        state.failures++;
       }
       if (outcome.kind !== 'connect-failed') onlyConnects = false;
       p.replayable = body.replayable;
@@ -227,14 +218,14 @@ export class ProxyHandler {
    * backend connection fails, so there is nothing left to retry with.
    */
   readonly upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
-    const { pool, settings: s } = this.#d.holder.current;
+    const { pool, settings: s, engine } = this.#d.holder.current;
     socket.on('error', () => socket.destroy());
     if (req.url?.charCodeAt(0) !== 47 /* '/' */) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: YALB_ERR_BAD_REQUEST\r\n\r\n');
       return;
     }
-    prepareRequestHeaders(req, { trusted: s.trusted, tls: this.#d.tls ?? false }, true);
-    const key = hashKeyOf(req, s.hashKey, s.strategy); // undefined unless the strategy hashes
+    prepareRequestHeaders(req, { trusted: s.trusted, tls: TLS }, true);
+    const key = s.hashKey ? hashKeyOf(req, s.hashKey) : undefined;
     // Follow a sticky cookie (Socket.IO-style clients upgrade on the backend
     // that served their polling requests); a 101 cannot set a new one.
     const stickyWanted = s.stickyCookie ? parseStickyCookie(req.headers.cookie, s.stickyCookie) : undefined;
@@ -246,13 +237,15 @@ export class ProxyHandler {
     }
     this.inFlight++;
     this.#upgrades.add(socket);
-    b.state.inFlight++;
-    b.state.requests++;
+    pool.begin(b);
+    let verdict: AttemptVerdict = 'aborted';
+    let reason = 'client abort';
     try {
-      const r = await this.#d.engine.upgrade(req, socket, head, b.url, s.connectTimeoutMs);
-      if (!r.ok && s.passiveEnabled) pool.reportOutcome(b, false, r.code ?? 'upgrade failed');
+      const r = await engine.upgrade(req, socket, head, b.url, s.timeouts.connectMs);
+      verdict = r.ok ? 'ok' : 'failed';
+      reason = r.ok ? 'upgrade closed' : (r.code ?? 'upgrade failed');
     } finally {
-      b.state.inFlight--;
+      pool.end(b, verdict, reason);
       this.inFlight--;
       this.#upgrades.delete(socket);
     }

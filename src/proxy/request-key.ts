@@ -7,7 +7,7 @@
 import { cookieValue } from '../pool/cookie.js';
 import { unmapIpv4 } from './headers.js';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { StrategyName } from '../config/schema.js';
+import type { HashKey } from '../config/schema.js';
 
 /** KeyedRequest is the part of an http.IncomingMessage hashKeyOf reads. */
 export interface KeyedRequest {
@@ -37,38 +37,29 @@ function queryValue(url: string | undefined, name: string): string | undefined {
 }
 
 /**
- * hashKeyOf returns the request's hash key for `strategy`: the client IP for
- * ip-hash; for hash whatever `hashKey` names — `ip` (the default),
- * `header:NAME` (case-insensitive; repeated headers joined with ","),
- * `cookie:NAME` or `query:NAME`. Undefined when the strategy does not hash
- * or the request lacks the key (absent or empty), so the strategy falls back
- * to round robin instead of piling every keyless request onto one backend.
+ * hashKeyOf returns the request's value of `hashKey` (parsed once from
+ * lb.yaml): the client IP for `ip`, a header (repeated headers joined with
+ * ","), a cookie or a query parameter. Undefined when the request lacks it
+ * (absent or empty), so the strategy falls back to round robin instead of
+ * piling every keyless request onto one backend. The proxy only calls it
+ * when the generation's strategy hashes.
  */
-export function hashKeyOf(req: KeyedRequest, hashKey: string | undefined, strategy: StrategyName): string | undefined {
-  if (strategy === 'ip-hash') return clientIp(req);
-  if (strategy !== 'hash') return undefined;
-  if (hashKey === undefined || hashKey === 'ip') return clientIp(req);
-  const colon = hashKey.indexOf(':');
-  if (colon < 0) return undefined;
-  const kind = hashKey.slice(0, colon);
-  const name = hashKey.slice(colon + 1);
+export function hashKeyOf(req: KeyedRequest, hashKey: HashKey): string | undefined {
   let value: string | undefined;
-  switch (kind) {
+  switch (hashKey.kind) {
+    case 'ip':
+      return clientIp(req);
     case 'header': {
-      const raw = req.headers[name.toLowerCase()];
+      const raw = req.headers[hashKey.name];
       value = Array.isArray(raw) ? raw.join(',') : raw;
       break;
     }
-    case 'cookie': {
-      value = cookieValue(req.headers.cookie, name);
+    case 'cookie':
+      value = cookieValue(req.headers.cookie, hashKey.name);
       break;
-    }
-    case 'query': {
-      value = queryValue(req.url, name);
+    case 'query':
+      value = queryValue(req.url, hashKey.name);
       break;
-    }
-    default:
-      return undefined;
   }
   return value === undefined || value === '' ? undefined : value;
 }

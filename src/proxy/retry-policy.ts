@@ -8,20 +8,17 @@
  *   can still be sent in full may go again: first `retry.sameBackend` times
  *   on the same backend, `retry.delay` apart (the seed), then on the next
  *   backend.
- * - A reset or a timeout after the request may have reached the backend is
+ * - A failure after the request may have been sent (`sent-failed`, e.g. a
+ *   reset) or a timeout is
  *   retried only for idempotent methods whose body can be replayed; a reset
  *   on a reused keep-alive socket (the keep-alive race: the backend closed an
  *   idle socket as we wrote to it) goes once more to the same backend.
  * - A response that has started is never retried.
  */
 
-/** AttemptOutcome is how one attempt on one backend ended. */
-export type AttemptOutcome =
-  | { kind: 'response'; status: number; complete: boolean }
-  | { kind: 'connect-failed'; code: string }
-  | { kind: 'reset'; code: string; reusedSocket: boolean }
-  | { kind: 'timeout'; phase: 'response' | 'idle' }
-  | { kind: 'client-abort' };
+import type { AttemptOutcome } from './engine.js';
+
+export type { AttemptOutcome };
 
 /** Decision is what the loop does next. */
 export type Decision =
@@ -73,10 +70,10 @@ export function decide(outcome: AttemptOutcome, p: RequestProgress, rules: Retry
       if (!p.replayable) return { action: 'fail', kind: 'connect' };
       if (p.sameBackendRetries < rules.sameBackend) return { action: 'retry-same', delay: true };
       return nextOr(p, rules, true, 'connect');
-    case 'reset': {
+    case 'sent-failed': {
       const safe = p.replayable && IDEMPOTENT_METHODS.has(p.method);
       if (!safe) return { action: 'fail', kind: 'reset' };
-      if (outcome.reusedSocket && !p.raceRetried) return { action: 'retry-same', delay: false };
+      if (outcome.reused && !p.raceRetried) return { action: 'retry-same', delay: false };
       return nextOr(p, rules, false, 'attempts-exhausted');
     }
     case 'timeout': {

@@ -1,33 +1,34 @@
 /**
  * ProxySettings: the part of one config generation the request path reads,
- * precomputed once per reload (trusted proxies compiled to a BlockList).
+ * derived once per reload from the validated config (whose strings zod has
+ * already parsed): trusted proxies compiled to a BlockList, the hash key
+ * only when the strategy hashes, timeouts grouped for the engine.
  */
 import { BlockList } from 'node:net';
-import { parseCidr } from '../config/address.js';
-import type { LbConfig, StrategyName } from '../config/schema.js';
+import type { HashKey, LbConfig, StrategyName } from '../config/schema.js';
 import type { Pool } from '../pool/pool.js';
+import { createStrategy } from '../pool/strategies/index.js';
+import type { AttemptTimeouts, Engine, EngineName } from './engine.js';
 
 /** ProxySettings are the per-generation settings of the request loop. */
 export interface ProxySettings {
   strategy: StrategyName;
-  hashKey: string | undefined;
+  /** hashKey: what to hash, when the strategy hashes (undefined otherwise: no key is computed). */
+  hashKey: HashKey | undefined;
   stickyCookie: string | undefined;
   sameBackend: number;
   retryDelayMs: number;
   maxAttempts: number;
-  retryBudget: number;
   bufferLimit: number;
-  connectTimeoutMs: number;
-  responseTimeoutMs: number;
-  idleTimeoutMs: number;
+  timeouts: AttemptTimeouts;
   trusted: BlockList | undefined;
-  passiveEnabled: boolean;
 }
 
-/** Route is what a request reads once at its start: the pool and settings of one generation. */
+/** Route is what a request reads once at its start: the pool, settings and engine of one generation. */
 export interface Route {
   readonly pool: Pool;
   readonly settings: ProxySettings;
+  readonly engine: Engine;
 }
 
 /** RouteHolder holds the current route; it changes by one assignment on reload. */
@@ -35,30 +36,27 @@ export interface RouteHolder {
   readonly current: Route;
 }
 
+/** engineNameOf is the engine a config asks for (one engine so far; the performance issue adds `engine:`). */
+export function engineNameOf(_cfg: LbConfig): EngineName {
+  return 'http-proxy-3';
+}
+
 /** proxySettingsFrom derives the request path's settings from a validated config. */
 export function proxySettingsFrom(cfg: LbConfig): ProxySettings {
   let trusted: BlockList | undefined;
   if (cfg.trustedProxies.length) {
     trusted = new BlockList();
-    for (const entry of cfg.trustedProxies) {
-      const c = parseCidr(entry);
-      if (typeof c === 'string') continue; // the schema already refused it
-      trusted.addSubnet(c.address, c.prefix, c.family);
-    }
+    for (const c of cfg.trustedProxies) trusted.addSubnet(c.address, c.prefix, c.family);
   }
   return {
     strategy: cfg.strategy,
-    hashKey: cfg.hashKey,
+    hashKey: createStrategy(cfg.strategy).hashes ? (cfg.hashKey ?? { kind: 'ip' }) : undefined,
     stickyCookie: cfg.sticky?.cookie,
     sameBackend: cfg.retry.sameBackend,
     retryDelayMs: cfg.retry.delay,
     maxAttempts: cfg.retry.maxAttempts,
-    retryBudget: cfg.retry.budget,
     bufferLimit: cfg.retry.bufferLimit,
-    connectTimeoutMs: cfg.timeouts.connect,
-    responseTimeoutMs: cfg.timeouts.response,
-    idleTimeoutMs: cfg.timeouts.idle,
+    timeouts: { connectMs: cfg.timeouts.connect, responseMs: cfg.timeouts.response, idleMs: cfg.timeouts.idle },
     trusted,
-    passiveEnabled: cfg.passive.consecutiveFailures > 0,
   };
 }

@@ -1,13 +1,12 @@
 /**
  * Reloader: the one apply path for every way a config arrives (file event,
  * SIGHUP, `yalb reload`). candidate → load and validate → same bytes as the
- * running config? ignore → build the next generation fully → commit (one
- * assignment) → the old generation stops. A failure anywhere before the
- * commit leaves the old generation serving untouched, and is kept as
- * `lastReload` for /status. Reloads run one at a time, in order.
+ * running config? ignore → hand it to the generation lifecycle
+ * (generation.ts: build, bind, commit or roll back). A failure anywhere
+ * before the commit leaves the old generation serving untouched, and is kept
+ * as `lastReload` for /status. Reloads run one at a time, in order.
  */
-import { LineCounter, parseDocument } from 'yaml';
-import { formatIssue, loadConfig } from '../config/load.js';
+import { formatIssue, loadConfig, positionOf } from '../config/load.js';
 import type { LbConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { configDiff } from './diff.js';
@@ -22,10 +21,10 @@ export type ReloadResult =
   | { ok: true; applied: boolean; hash: string; changes: string[] }
   | { ok: false; errors: string[] };
 
-/** ReloadTarget is what the reloader drives; the daemon implements it. */
+/** ReloadTarget is what the reloader drives: the generation lifecycle (Generations). */
 export interface ReloadTarget {
-  /** running returns the config and hash that serve now. */
-  running(): { config: LbConfig; hash: string };
+  /** current is the generation that serves now. */
+  readonly current: { readonly config: LbConfig; readonly hash: string };
   /**
    * apply builds the next generation from `config` and swaps it in. It must
    * either complete the swap or throw leaving the old generation untouched.
@@ -98,7 +97,7 @@ export class Reloader {
   async #attempt(trigger: string): Promise<ReloadResult> {
     const at = () => new Date().toISOString();
     const loaded = await loadConfig(this.#file);
-    const running = this.#target.running();
+    const running = this.#target.current;
     if (loaded.ok && loaded.hash === running.hash) {
       if (this.lastReload?.ok === false) {
         // The file is back to the bytes that serve: it is in sync again.
@@ -118,7 +117,7 @@ export class Reloader {
       await this.#target.apply(loaded.config, loaded.hash);
     } catch (err) {
       const e = err as Error & { configPath?: string[] };
-      const where = e.configPath ? keyPosition(loaded.text, e.configPath) : undefined;
+      const where = e.configPath ? positionOf(loaded.text, e.configPath) : undefined;
       const prefix = where ? `${this.#file}:${where.line}:${where.col}: ${e.configPath?.join('.')}: ` : `${this.#file}: `;
       return this.#failed(trigger, [prefix + e.message], at());
     }
@@ -135,17 +134,4 @@ export class Reloader {
     this.#log.error(`reload failed (${trigger}), keeping the running config:\n${errors.join('\n')}`);
     return { ok: false, errors };
   }
-}
-
-/**
- * keyPosition finds where `key` (a path like ['admin', 'listen']) is written
- * in the config text, so a failure found while applying (an address that
- * cannot be bound) is reported as file:line:col like a validation error.
- */
-export function keyPosition(text: string, key: string[]): { line: number; col: number } | undefined {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter });
-  const node = doc.getIn(key, true) as { range?: [number, number, number] } | undefined;
-  const offset = node?.range?.[0];
-  return offset === undefined ? undefined : lineCounter.linePos(offset);
 }

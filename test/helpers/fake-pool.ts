@@ -29,6 +29,12 @@ export interface FakePoolOptions {
   /** registry/clock to share with an earlier pool (a reload). */
   shared?: { registry: BackendRegistry; clock: { now: number }; transitions: Transition[] };
   generation?: number;
+  /**
+   * serve: how the pool is committed. 'now' (default) makes it the serving
+   * generation at once; a Pool makes it the successor of that one (a reload
+   * commit); 'never' leaves it a generation being built.
+   */
+  serve?: 'now' | 'never' | Pool;
 }
 
 /** FakePool is a pool plus its clock, its registry and the transitions it reported. */
@@ -69,6 +75,8 @@ export function makeFakePool(specs: Array<FakeSpec | string>, o: FakePoolOptions
     },
   };
   const pool = new Pool(description, registry, { random: () => 0.5 });
+  if (o.serve instanceof Pool) pool.serve(o.serve);
+  else if (o.serve !== 'never') pool.serve();
   const by = (name: string): Backend => {
     const b = pool.backend(urlOf(name));
     if (!b) throw new Error(`no backend ${name}`);

@@ -83,7 +83,7 @@ test('an upload cut short by the client aborts the backend request (streamed bod
   assert.equal(end.complete, false, 'the backend request must be aborted, not completed');
   assert.ok(end.bytes < declared, `backend read ${end.bytes} bytes`);
   await stillServes();
-  assert.equal(daemon.current.pool.backends[0]!.state.failures, 0, 'a client abort is not a backend failure');
+  assert.equal(daemon.current.pool.backends[0]!.traffic.failures, 0, 'a client abort is not a backend failure');
 });
 
 test('a small upload cut short never reaches the backend (it was being buffered)', async (t) => {
@@ -96,5 +96,5 @@ test('a small upload cut short never reaches the backend (it was being buffered)
   await waitFor(() => (daemon.status() as { inFlight: number }).inFlight === 0, { what: 'request ended' });
   assert.equal(ends.length, 0);
   await stillServes();
-  assert.equal(daemon.current.pool.backends[0]!.state.failures, 0);
+  assert.equal(daemon.current.pool.backends[0]!.traffic.failures, 0);
 });

@@ -154,7 +154,7 @@ test('a backend that dies mid-body makes the client connection close promptly, l
     assert.ok(r.ms < PROMPT_MS, `${path}: closed after ${r.ms} ms`);
   }
   // A started response is never retried; the balancer still serves.
-  assert.equal(daemon.current.pool.backends[0]!.state.requests, 2);
+  assert.equal(daemon.current.pool.backends[0]!.traffic.requests, 2);
 });
 
 test('a backend that stalls mid-body is cut after timeouts.idle, and the client connection closes', async (t) => {

@@ -52,10 +52,10 @@ test('clients that abort a download midway never eject a healthy backend', async
       req.on('error', () => resolve());
     });
   }
-  await waitFor(() => daemon.current.pool.backends.every((b) => b.state.inFlight === 0), { what: 'aborted requests settled' });
+  await waitFor(() => daemon.current.pool.backends.every((b) => b.traffic.inFlight === 0), { what: 'aborted requests settled' });
   for (const b of daemon.current.pool.backends) {
     assert.equal(b.stateName, 'up', `${b.url}: ${b.state.reason}`);
-    assert.equal(b.state.failures, 0);
+    assert.equal(b.traffic.failures, 0);
   }
 });
 

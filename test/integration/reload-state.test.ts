@@ -47,7 +47,7 @@ test('a new backend that is down never takes a request after the reload (issue 3
   assert.deepEqual(burst.filter((r) => r.status !== 200 || r.body !== 'b1\n').map((r) => `${r.status} ${r.body}`), []);
   const d = daemon.current.pool.backend(dead)!;
   assert.equal(d.stateName, 'down');
-  assert.equal(d.state.requests, 0, 'no request was even tried on it');
+  assert.equal(d.traffic.requests, 0, 'no request was even tried on it');
   assert.doesNotMatch(await daemon.metrics.text(), /^yalb_retries_total\{/m, 'no retry was needed');
 });
 
@@ -86,7 +86,7 @@ test('the pooled keep-alive connection of a kept backend survives the reload (is
   assert.equal(await port(), before, 'the proxy reuses its connection to b1');
   saveInPlace(file, lbYaml([b1!.url], { extra: 'timeouts:\n  response: 30s\n' }));
   await waitForGeneration(daemon, 2);
-  assert.equal(daemon.current.settings.responseTimeoutMs, 30_000);
+  assert.equal(daemon.current.settings.timeouts.responseMs, 30_000);
   assert.equal(await port(), before, 'same upstream socket after the reload');
 });
 
@@ -164,7 +164,7 @@ test('a slow upload that started before its backend was removed finishes 200, ac
     })().catch(reject);
   });
   await waitFor(() => (daemon.status() as { inFlight: number }).inFlight === 1, { what: 'the daemon to be reading the upload' });
-  assert.equal(daemon.current.pool.backend(b1!.url)!.state.inFlight, 0, 'not yet sent to b1');
+  assert.equal(daemon.current.pool.backend(b1!.url)!.traffic.inFlight, 0, 'not yet sent to b1');
   saveInPlace(file, lbYaml([b2!.url]));
   await waitFor(() => b1!.seen.length === 1, { what: 'the upload to reach b1' });
   saveInPlace(file, lbYaml([b2!.url], { extra: 'retry:\n  maxAttempts: 2\n' }));

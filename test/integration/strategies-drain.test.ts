@@ -39,7 +39,7 @@ test('every strategy name validates with the config loader and yalb check', asyn
       assert.equal(loaded.config.strategy, name);
       assert.equal(loaded.config.sticky?.cookie, sticky ? 'yalb_sticky' : undefined);
       assert.deepEqual(loaded.config.backends.map((b) => [b.weight, b.drain]), [[3, false], [1, true]]);
-      if (name === 'hash') assert.equal(loaded.config.hashKey, 'header:X-User');
+      if (name === 'hash') assert.deepEqual(loaded.config.hashKey, { kind: 'header', name: 'x-user' });
       const parsed = parseConfigText(text, 'lb.yaml');
       assert.ok(parsed.ok, `${name} (parseConfigText)`);
       const out: string[] = [];

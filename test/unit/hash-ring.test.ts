@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Backend, BackendState } from '../../src/pool/backend.js';
+import { Backend, BackendState, BackendTraffic } from '../../src/pool/backend.js';
 import { hash, hash32, ipHash } from '../../src/pool/strategies/hash.js';
 import type { PickContext, Strategy } from '../../src/pool/strategies/strategy.js';
 
@@ -14,7 +14,7 @@ const N = 10;
 
 /** backend builds a standalone Backend (no registry needed) on a fixed clock. */
 function backend(name: string, weight = 1): Backend {
-  return new Backend({ url: `http://${name}:8080`, weight, drain: false }, new BackendState(`http://${name}:8080`, 0), {
+  return new Backend({ url: `http://${name}:8080`, weight, drain: false }, new BackendState(`http://${name}:8080`, 0), new BackendTraffic(), {
     now: () => 0, slowStartMs: 0,
   });
 }
@@ -29,7 +29,7 @@ function mapping(strategy: Strategy, backends: readonly Backend[], keys = KEYS):
   const ctx: PickContext = { tried: new Set() };
   for (const k of keys) {
     ctx.key = k;
-    const b = strategy.select(backends, ctx);
+    const b = strategy.select(ctx);
     assert.ok(b, `no backend for ${k}`);
     m.set(k, b.url);
   }
@@ -98,12 +98,12 @@ describe('hash ring', () => {
   it('walks past a tried backend to the next distinct one, and past several down ones', () => {
     const ten = names(N);
     const s = ring(ten);
-    const first = s.select(ten, { tried: new Set(), key: 'k1' }) as Backend;
-    const second = s.select(ten, { tried: new Set([first]), key: 'k1' }) as Backend;
+    const first = s.select({ tried: new Set(), key: 'k1' }) as Backend;
+    const second = s.select({ tried: new Set([first]), key: 'k1' }) as Backend;
     assert.ok(second && second !== first);
     for (const b of ten) if (b !== first && b !== second) b.state.health = 'down';
-    assert.equal(s.select(ten, { tried: new Set([first]), key: 'k1' }), second);
-    assert.equal(s.select(ten, { tried: new Set([first, second]), key: 'k1' }), undefined);
+    assert.equal(s.select({ tried: new Set([first]), key: 'k1' }), second);
+    assert.equal(s.select({ tried: new Set([first, second]), key: 'k1' }), undefined);
   });
 
   it('maps the same key to the same backend, every time and in every generation', () => {
@@ -139,7 +139,7 @@ describe('hash ring', () => {
   it('falls back to round robin for a request without a key', () => {
     const three = names(3);
     const s = ring(three);
-    const seq = Array.from({ length: 6 }, () => s.select(three, { tried: new Set() })?.url);
+    const seq = Array.from({ length: 6 }, () => s.select({ tried: new Set() })?.url);
     assert.deepEqual(seq, [...three, ...three].map((b) => b.url));
   });
 });

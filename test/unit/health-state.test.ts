@@ -280,9 +280,28 @@ describe('panic mode', () => {
     const g1 = makeFakePool(['a', 'b'], { panicBelow: 0.6 });
     g1.pool.reportProbe(g1.by('a'), false, 'ECONNREFUSED');
     g1.pool.select(new Set());
-    const g2 = makeFakePool(['a', 'b'], { panicBelow: 0.6, shared: g1, generation: 2 });
+    const g2 = makeFakePool(['a', 'b'], { panicBelow: 0.6, shared: g1, generation: 2, serve: g1.pool });
     g2.pool.select(new Set());
     g1.pool.select(new Set()); // an older generation finishing a request: no flip
+    assert.deepEqual(g1.transitions.filter((t) => t.kind === 'panic').map((t) => t.to), ['panic']);
+    assert.equal(g2.pool.panic, true, 'the panic state was handed over at the commit');
+    assert.equal(g1.pool.serving, false);
+  });
+
+  it('a generation being built does not flip panic mode during its first probes (issue 9)', () => {
+    const g1 = makeFakePool(['a', 'b'], { panicBelow: 0.5 });
+    // Generation 2 adds c and d; its first probe round finds both down
+    // (2 of 4 healthy would not panic at 50 %, but 1 of 3 probed so far…).
+    const g2 = makeFakePool(['a', 'b', 'c', 'd'], { panicBelow: 0.6, shared: g1, generation: 2, serve: 'never' });
+    g2.pool.reportProbe(g2.by('c'), false, 'ECONNREFUSED');
+    g2.pool.reportProbe(g2.by('d'), false, 'ECONNREFUSED');
+    assert.equal(g2.pool.panicking(), true, 'by its own rules generation 2 would panic');
+    assert.deepEqual(g1.transitions.filter((t) => t.kind === 'panic'), [], 'nothing reported while it is being built');
+    assert.equal(g1.pool.panic, false);
+    // The serving generation keeps routing to healthy backends only.
+    assert.equal(Array.from({ length: 4 }, () => nameOf(g1.pool.select(new Set()))).join(' '), 'a b a b');
+    // At the commit, generation 2 takes over and reports the start once.
+    g2.pool.serve(g1.pool);
     assert.deepEqual(g1.transitions.filter((t) => t.kind === 'panic').map((t) => t.to), ['panic']);
   });
 });

@@ -1,13 +1,12 @@
 /**
  * configDiff: the changes one applied reload logs (issue 3), and
- * keyPosition: where a key sits in the text, for errors found while applying.
+ * positionOf: where a key sits in the text, for errors found while applying.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfigText } from '../../src/config/load.js';
+import { parseConfigText, positionOf } from '../../src/config/load.js';
 import type { LbConfig } from '../../src/config/schema.js';
 import { configDiff } from '../../src/reload/diff.js';
-import { keyPosition } from '../../src/reload/reloader.js';
 
 function cfg(text: string): LbConfig {
   const r = parseConfigText(text, 'lb.yaml');
@@ -47,9 +46,9 @@ test('configDiff: backends added and removed, weight, drain, strategy, listen, s
   ]);
 });
 
-test('keyPosition: 1-based line and column of a key\'s value; undefined when absent', () => {
+test('positionOf: 1-based line and column of a key\'s value; undefined when absent', () => {
   const text = 'backends:\n  - url: http://127.0.0.1:1\nadmin:\n  listen: 127.0.0.1:9\nlisten: 127.0.0.1:0\n';
-  assert.deepEqual(keyPosition(text, ['listen']), { line: 5, col: 9 });
-  assert.deepEqual(keyPosition(text, ['admin', 'listen']), { line: 4, col: 11 });
-  assert.equal(keyPosition(text, ['tls']), undefined);
+  assert.deepEqual(positionOf(text, ['listen']), { line: 5, col: 9 });
+  assert.deepEqual(positionOf(text, ['admin', 'listen']), { line: 4, col: 11 });
+  assert.equal(positionOf(text, ['tls']), undefined);
 });

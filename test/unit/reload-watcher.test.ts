@@ -115,7 +115,7 @@ function fakeTarget(cfgText: string): ReloadTarget & { applies: number; release:
     applies: 0,
     fail: undefined as Error | undefined,
     release: () => release(),
-    running: () => running,
+    get current() { return running; },
     apply: async (config: LbConfig, hash: string) => {
       target.applies++;
       await new Promise<void>((r) => { release = r; });

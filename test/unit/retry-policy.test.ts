@@ -23,8 +23,8 @@ interface Row {
 const DONE: Decision = { action: 'done' };
 const refused: AttemptOutcome = { kind: 'connect-failed', code: 'ECONNREFUSED' };
 const connTimeout: AttemptOutcome = { kind: 'connect-failed', code: 'ECONNECT_TIMEOUT' };
-const reset: AttemptOutcome = { kind: 'reset', code: 'ECONNRESET', reusedSocket: false };
-const race: AttemptOutcome = { kind: 'reset', code: 'ECONNRESET', reusedSocket: true };
+const reset: AttemptOutcome = { kind: 'sent-failed', code: 'ECONNRESET', reused: false };
+const race: AttemptOutcome = { kind: 'sent-failed', code: 'ECONNRESET', reused: true };
 const respTimeout: AttemptOutcome = { kind: 'timeout', phase: 'response' };
 const idleTimeout: AttemptOutcome = { kind: 'timeout', phase: 'idle' };
 

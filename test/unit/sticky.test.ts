@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Backend, BackendState } from '../../src/pool/backend.js';
+import { Backend, BackendState, BackendTraffic } from '../../src/pool/backend.js';
 import { findSticky, parseStickyCookie, stickyCookie, stickyId, stickyIndex } from '../../src/pool/sticky.js';
 
 function backend(url: string, drain = false): Backend {
-  return new Backend({ url, weight: 1, drain }, new BackendState(url, 0), { now: () => 0, slowStartMs: 0 });
+  return new Backend({ url, weight: 1, drain }, new BackendState(url, 0), new BackendTraffic(), { now: () => 0, slowStartMs: 0 });
 }
 
 const A = 'http://127.0.0.1:3031';

@@ -108,28 +108,28 @@ describe('weighted-round-robin (smooth)', () => {
 describe('least-connections', () => {
   it('picks the fewest in-flight per unit of weight', () => {
     const { pool, by } = makePool('least-connections', [{ name: 'a', weight: 2 }, { name: 'b' }, { name: 'c' }]);
-    by('a').state.inFlight = 3; // 1.5 per unit
-    by('b').state.inFlight = 2; // 2
-    by('c').state.inFlight = 4; // 4
+    by('a').traffic.inFlight = 3; // 1.5 per unit
+    by('b').traffic.inFlight = 2; // 2
+    by('c').traffic.inFlight = 4; // 4
     assert.equal(nameOf(pool.select(none)), 'a');
-    by('a').state.inFlight = 5; // 2.5
+    by('a').traffic.inFlight = 5; // 2.5
     assert.equal(nameOf(pool.select(none)), 'b');
   });
 
   it('levels a synthetic in-flight pattern: requests land where fewest are open', () => {
     const { pool, by } = makePool('least-connections', [{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
-    by('a').state.inFlight = 6;
-    by('b').state.inFlight = 3;
+    by('a').traffic.inFlight = 6;
+    by('b').traffic.inFlight = 3;
     // Open 9 requests that never finish: c catches up with b, then both with a; a gets none.
     const seq: string[] = [];
     for (let i = 0; i < 9; i++) {
       const b = pool.select(none) as Backend;
-      b.state.inFlight++;
+      b.traffic.inFlight++;
       seq.push(nameOf(b));
     }
     assert.deepEqual(seq.slice(0, 3), ['c', 'c', 'c']);
     assert.deepEqual(seq.slice(3).sort(), ['b', 'b', 'b', 'c', 'c', 'c']);
-    assert.deepEqual([by('a'), by('b'), by('c')].map((b) => b.state.inFlight), [6, 6, 6]);
+    assert.deepEqual([by('a'), by('b'), by('c')].map((b) => b.traffic.inFlight), [6, 6, 6]);
   });
 
   it('breaks ties by rotation, not by list order, and skips a down member', () => {
@@ -143,7 +143,7 @@ describe('least-connections', () => {
 describe('random-two', () => {
   it('never picks the busiest of three when the other two are free', () => {
     const { pool, by } = makePool('random-two', [{ name: 'a' }, { name: 'b' }, { name: 'c' }], { seed: 7 });
-    by('a').state.inFlight = 10;
+    by('a').traffic.inFlight = 10;
     const m = counts(pool, 10_000);
     assert.equal(m.get('a'), undefined);
     assert.ok((m.get('b') ?? 0) > 4000 && (m.get('c') ?? 0) > 4000, JSON.stringify(Object.fromEntries(m)));
@@ -197,13 +197,13 @@ describe('every strategy', () => {
       by('c').state.health = 'down';
       const strategy = createStrategy(name).create(pool.backends, { random: mulberry32(1) });
       const ctx: PickContext = { tried: new Set([by('c')]), panic: true, key: 'k' };
-      for (let i = 0; i < 20; i++) assert.equal(nameOf(strategy.select(pool.backends, ctx)), 'a');
-      assert.equal(strategy.select(pool.backends, { tried: new Set(), panic: false, key: 'k' }), undefined);
+      for (let i = 0; i < 20; i++) assert.equal(nameOf(strategy.select(ctx)), 'a');
+      assert.equal(strategy.select({ tried: new Set(), panic: false, key: 'k' }), undefined);
     });
 
     it(`${name}: handles an empty pool and a single backend`, () => {
       const s = createStrategy(name).create([], { random: Math.random });
-      assert.equal(s.select([], { tried: none, key: 'k' }), undefined);
+      assert.equal(s.select({ tried: none, key: 'k' }), undefined);
       const { pool } = makePool(name, [{ name: 'solo' }]);
       assert.equal(nameOf(pool.select(none, 'k')), 'solo');
       assert.equal(nameOf(pool.select(none)), 'solo');

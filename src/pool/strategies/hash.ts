@@ -118,28 +118,23 @@ function buildRing(backends: readonly Backend[]): Ring {
 }
 
 class ConsistentHash implements Strategy {
-  #built: readonly Backend[];
-  #ring: Ring;
+  readonly #backends: readonly Backend[];
+  readonly #ring: Ring;
   /** #seen / #epoch mark backends already visited by one walk without clearing an array per pick. */
-  #seen: Uint32Array;
+  readonly #seen: Uint32Array;
   #epoch = 0;
   readonly #fallback: Strategy;
 
   constructor(backends: readonly Backend[]) {
-    this.#built = backends;
+    this.#backends = backends;
     this.#ring = buildRing(backends);
     this.#seen = new Uint32Array(backends.length);
-    this.#fallback = roundRobin.create();
+    this.#fallback = roundRobin.create(backends);
   }
 
-  select(backends: readonly Backend[], ctx: PickContext): Backend | undefined {
-    if (ctx.key === undefined) return this.#fallback.select(backends, ctx);
-    if (backends !== this.#built) {
-      // Why: the pool always passes the array create() saw; anything else gets its own ring.
-      this.#built = backends;
-      this.#ring = buildRing(backends);
-      this.#seen = new Uint32Array(backends.length);
-    }
+  select(ctx: PickContext): Backend | undefined {
+    if (ctx.key === undefined) return this.#fallback.select(ctx);
+    const backends = this.#backends;
     const { points, owners } = this.#ring;
     const size = points.length;
     if (size === 0) return undefined;
@@ -187,11 +182,13 @@ class ConsistentHash implements Strategy {
 /** ipHash is the `ip-hash` strategy factory: the consistent-hash ring keyed by the client IP. */
 export const ipHash = {
   name: 'ip-hash',
+  hashes: true,
   create: (backends: readonly Backend[]) => new ConsistentHash(backends),
 } satisfies StrategyFactory;
 
 /** hash is the `hash` strategy factory: the consistent-hash ring keyed by `hashKey` (ip, header, cookie or query). */
 export const hash = {
   name: 'hash',
+  hashes: true,
   create: (backends: readonly Backend[]) => new ConsistentHash(backends),
 } satisfies StrategyFactory;

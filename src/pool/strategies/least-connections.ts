@@ -1,6 +1,6 @@
 /**
  * least-connections: the eligible backend with the fewest in-flight
- * requests per unit of weight (`state.inFlight / effectiveWeight()`, nginx
+ * requests per unit of weight (`traffic.inFlight / effectiveWeight()`, nginx
  * `least_conn`, HAProxy `leastconn`). Loads are compared by cross
  * multiplication, so no division and no rounding surprises.
  *
@@ -14,9 +14,15 @@ import type { Backend } from '../backend.js';
 import { isEligible, type PickContext, type Strategy, type StrategyFactory } from './strategy.js';
 
 class LeastConnections implements Strategy {
+  readonly #backends: readonly Backend[];
   #cursor = 0;
 
-  select(backends: readonly Backend[], ctx: PickContext): Backend | undefined {
+  constructor(backends: readonly Backend[]) {
+    this.#backends = backends;
+  }
+
+  select(ctx: PickContext): Backend | undefined {
+    const backends = this.#backends;
     const n = backends.length;
     if (n === 0) return undefined;
     const start = this.#cursor % n;
@@ -28,7 +34,7 @@ class LeastConnections implements Strategy {
       const idx = start + i < n ? start + i : start + i - n;
       const b = backends[idx] as Backend;
       if (!isEligible(b, ctx)) continue;
-      const load = b.state.inFlight;
+      const load = b.traffic.inFlight;
       const weight = b.effectiveWeight();
       // load / weight < bestLoad / bestWeight, both weights > 0.
       if (best === undefined || load * bestWeight < bestLoad * weight) {
@@ -46,5 +52,6 @@ class LeastConnections implements Strategy {
 /** leastConnections is the `least-connections` strategy factory. */
 export const leastConnections = {
   name: 'least-connections',
-  create: () => new LeastConnections(),
+  hashes: false,
+  create: (backends: readonly Backend[]) => new LeastConnections(backends),
 } satisfies StrategyFactory;

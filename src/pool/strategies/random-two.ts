@@ -2,7 +2,7 @@
  * random-two: the power of two random choices (Mitzenmacher; nginx
  * `random two least_conn`, HAProxy `random(2)`, Envoy least request). Draw
  * two distinct eligible backends at random and take the one with fewer
- * in-flight requests per unit of weight (`state.inFlight /
+ * in-flight requests per unit of weight (`traffic.inFlight /
  * effectiveWeight()`); on a tie the first draw wins, which is itself uniform.
  * It needs no shared cursor and never herds every balancer onto the same
  * "least loaded" backend.
@@ -25,17 +25,20 @@ const MAX_DRAWS = 4;
 
 /** lighter returns the less loaded of two backends (inFlight per unit of weight); `a` on a tie. */
 function lighter(a: Backend, b: Backend): Backend {
-  return b.state.inFlight * a.effectiveWeight() < a.state.inFlight * b.effectiveWeight() ? b : a;
+  return b.traffic.inFlight * a.effectiveWeight() < a.traffic.inFlight * b.effectiveWeight() ? b : a;
 }
 
 class RandomTwo implements Strategy {
+  readonly #backends: readonly Backend[];
   readonly #random: () => number;
 
-  constructor(random: () => number) {
+  constructor(backends: readonly Backend[], random: () => number) {
+    this.#backends = backends;
     this.#random = random;
   }
 
-  select(backends: readonly Backend[], ctx: PickContext): Backend | undefined {
+  select(ctx: PickContext): Backend | undefined {
+    const backends = this.#backends;
     const n = backends.length;
     if (n === 0) return undefined;
     if (n === 1) {
@@ -91,5 +94,6 @@ class RandomTwo implements Strategy {
 /** randomTwo is the `random-two` strategy factory (power of two random choices). */
 export const randomTwo = {
   name: 'random-two',
-  create: (_backends: readonly Backend[], options: StrategyOptions) => new RandomTwo(options.random ?? Math.random),
+  hashes: false,
+  create: (backends: readonly Backend[], options: StrategyOptions) => new RandomTwo(backends, options.random ?? Math.random),
 } satisfies StrategyFactory;

@@ -11,9 +11,15 @@ import type { Backend } from '../backend.js';
 import { isEligible, type PickContext, type Strategy, type StrategyFactory } from './strategy.js';
 
 class RoundRobin implements Strategy {
+  readonly #backends: readonly Backend[];
   #cursor = 0;
 
-  select(backends: readonly Backend[], ctx: PickContext): Backend | undefined {
+  constructor(backends: readonly Backend[]) {
+    this.#backends = backends;
+  }
+
+  select(ctx: PickContext): Backend | undefined {
+    const backends = this.#backends;
     const n = backends.length;
     if (n === 0) return undefined;
     const start = this.#cursor % n;
@@ -32,5 +38,6 @@ class RoundRobin implements Strategy {
 /** roundRobin is the `round-robin` strategy factory. */
 export const roundRobin = {
   name: 'round-robin',
-  create: () => new RoundRobin(),
+  hashes: false,
+  create: (backends: readonly Backend[]) => new RoundRobin(backends),
 } satisfies StrategyFactory;

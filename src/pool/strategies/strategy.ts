@@ -16,9 +16,9 @@ export interface PickContext {
   panic?: boolean;
 }
 
-/** Strategy picks one backend for a request, or undefined when none is eligible. */
+/** Strategy picks one backend of the generation it was created for, or undefined when none is eligible. */
 export interface Strategy {
-  select(backends: readonly Backend[], ctx: PickContext): Backend | undefined;
+  select(ctx: PickContext): Backend | undefined;
 }
 
 /** StrategyOptions are the lb.yaml settings a strategy may need. */
@@ -26,9 +26,11 @@ export interface StrategyOptions {
   random?: () => number;
 }
 
-/** StrategyFactory creates a strategy for one generation's backends. */
+/** StrategyFactory creates a strategy bound to one generation's backends. */
 export interface StrategyFactory {
   readonly name: string;
+  /** hashes: the strategy picks by the request's hash key (ip-hash, hash); others never need one. */
+  readonly hashes: boolean;
   create(backends: readonly Backend[], options: StrategyOptions): Strategy;
 }
 

@@ -18,18 +18,18 @@ import type { Backend } from '../backend.js';
 import { isEligible, type PickContext, type Strategy, type StrategyFactory } from './strategy.js';
 
 class SmoothWeightedRoundRobin implements Strategy {
+  readonly #backends: readonly Backend[];
   /** currentWeight[i] is nginx's current_weight of backends[i]. */
-  #currentWeight: Float64Array;
+  readonly #currentWeight: Float64Array;
 
-  constructor(size: number) {
-    this.#currentWeight = new Float64Array(size);
+  constructor(backends: readonly Backend[]) {
+    this.#backends = backends;
+    this.#currentWeight = new Float64Array(backends.length);
   }
 
-  select(backends: readonly Backend[], ctx: PickContext): Backend | undefined {
+  select(ctx: PickContext): Backend | undefined {
+    const backends = this.#backends;
     const n = backends.length;
-    // Why: the pool passes the same array create() saw; a different length
-    // only happens if a caller reuses the strategy elsewhere. Start afresh.
-    if (this.#currentWeight.length !== n) this.#currentWeight = new Float64Array(n);
     const current = this.#currentWeight;
     let best = -1;
     let bestWeight = 0;
@@ -55,5 +55,6 @@ class SmoothWeightedRoundRobin implements Strategy {
 /** weightedRoundRobin is the `weighted-round-robin` strategy factory (nginx smooth WRR). */
 export const weightedRoundRobin = {
   name: 'weighted-round-robin',
-  create: (backends: readonly Backend[]) => new SmoothWeightedRoundRobin(backends.length),
+  hashes: false,
+  create: (backends: readonly Backend[]) => new SmoothWeightedRoundRobin(backends),
 } satisfies StrategyFactory;

@@ -1,39 +1,20 @@
 /**
- * One attempt on one backend, behind a small engine interface so a second
- * HTTP engine can be added without touching the retry loop. This engine
- * wraps http-proxy-3's `web()` in a promise that settles exactly once with
- * an AttemptOutcome; its error callback only settles the promise and never
- * re-enters the proxy. It adds what http-proxy-3 1.23 lacks (see
- * node-ecosystem.md §1.4, §1.9): a connect timeout, a response timeout that
- * is told apart from a reset, an idle timeout, the keep-alive-race flag, and
- * the fix for a backend that dies after its headers (the client connection
- * is destroyed instead of left hanging).
+ * The http-proxy-3 engine: one attempt wraps http-proxy-3's `web()` in a
+ * promise that settles exactly once with an AttemptOutcome; its error
+ * callback only settles the promise and never re-enters the proxy. It adds
+ * what http-proxy-3 1.23 lacks: a connect timeout (its issue #48), a
+ * response timeout told apart from a reset, an idle timeout, the
+ * keep-alive-race flag (`reused`), and the fix for a backend that dies after
+ * its headers (http-proxy-3 leaves the client connection hanging; here it is
+ * destroyed). Connections: one keep-alive agent per backend (agents.ts).
  */
-import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex, Readable } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
-import type { Logger } from '../log/logger.js';
-import { prepareResponseHeaders } from './headers.js';
-import type { AttemptOutcome } from './retry-policy.js';
-
-/** ForwardOptions are the settings of one attempt. */
-export interface ForwardOptions {
-  agent: Agent;
-  body: { stream: Readable | undefined; release: () => void };
-  connectTimeoutMs: number;
-  responseTimeoutMs: number;
-  idleTimeoutMs: number;
-  /** setCookie is added to the response's Set-Cookie headers (sticky sessions). */
-  setCookie?: string | undefined;
-}
-
-/** Engine sends one attempt to a backend and reports how it ended. */
-export interface Engine {
-  forward(req: IncomingMessage, res: ServerResponse, target: string, opts: ForwardOptions): Promise<AttemptOutcome>;
-  /** upgrade passes a WebSocket (or other) upgrade through; resolves once the tunnel closes or fails. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: string, connectTimeoutMs: number): Promise<{ ok: boolean; code?: string }>;
-}
+import type { Logger } from '../../log/logger.js';
+import type { AttemptOutcome, Engine, ForwardOptions } from '../engine.js';
+import { shapeResponseHeaders } from '../response.js';
+import { AgentCache } from './agents.js';
 
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTDOWN']);
 
@@ -41,6 +22,8 @@ const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNECT_TIMEOUT', 'EHOSTUNREAC
 class Attempt {
   readonly res: ServerResponse;
   readonly opts: ForwardOptions;
+  /** release lets a streamed body flow; called once the backend socket is connected. */
+  readonly release: () => void;
   readonly #resolve: (o: AttemptOutcome) => void;
   settled = false;
   connected = false;
@@ -52,9 +35,10 @@ class Attempt {
   #timer: NodeJS.Timeout | undefined;
   readonly #onResClose = () => this.#resClosed();
 
-  constructor(res: ServerResponse, opts: ForwardOptions, resolve: (o: AttemptOutcome) => void) {
+  constructor(res: ServerResponse, opts: ForwardOptions, release: () => void, resolve: (o: AttemptOutcome) => void) {
     this.res = res;
     this.opts = opts;
+    this.release = release;
     this.#resolve = resolve;
     res.once('close', this.#onResClose);
   }
@@ -77,18 +61,18 @@ class Attempt {
     const connected = () => {
       this.#clearTimer();
       this.connected = true;
-      this.opts.body.release();
+      this.release();
     };
     if (socket.connecting) {
       // http-proxy-3 1.23 has no connect timeout (its #48): arm one while the socket connects.
       this.#timer = setTimeout(() => {
         socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECT_TIMEOUT' }));
-      }, this.opts.connectTimeoutMs);
+      }, this.opts.timeouts.connectMs);
       socket.once('connect', connected);
     } else {
       connected();
     }
-    proxyReq.setTimeout(this.opts.idleTimeoutMs, () => {
+    proxyReq.setTimeout(this.opts.timeouts.idleMs, () => {
       this.timedOut ??= 'idle';
       proxyReq.destroy();
     });
@@ -99,20 +83,16 @@ class Attempt {
         if (this.proxyRes) return;
         this.timedOut = 'response';
         proxyReq.destroy();
-      }, this.opts.responseTimeoutMs);
+      }, this.opts.timeouts.responseMs);
     });
   }
 
   onProxyRes(proxyRes: IncomingMessage): void {
     this.proxyRes = proxyRes;
     this.#clearTimer();
-    prepareResponseHeaders(proxyRes.headers, this.res.shouldKeepAlive);
-    if (this.opts.setCookie) {
-      const prior = proxyRes.headers['set-cookie'] ?? [];
-      proxyRes.headers['set-cookie'] = [...prior, this.opts.setCookie];
-    }
+    shapeResponseHeaders(proxyRes.headers, this.res.shouldKeepAlive, this.opts.setCookie);
     // A backend that dies or stalls after its headers: destroy the client's
-    // connection instead of leaving it hanging (node-ecosystem.md §1.4 E/D2).
+    // connection instead of leaving it hanging (http-proxy-3 would not).
     proxyRes.once('close', () => {
       if (!proxyRes.complete) this.#cut();
     });
@@ -136,7 +116,7 @@ class Attempt {
     if (this.res.destroyed || this.res.req.socket.destroyed) return this.settle({ kind: 'client-abort' });
     if (this.timedOut) return this.settle({ kind: 'timeout', phase: this.timedOut });
     if (!this.connected || CONNECT_ERRORS.has(code)) return this.settle({ kind: 'connect-failed', code });
-    this.settle({ kind: 'reset', code, reusedSocket: this.proxyReq?.reusedSocket === true });
+    this.settle({ kind: 'sent-failed', code, reused: this.proxyReq?.reusedSocket === true });
   }
 
   #resClosed(): void {
@@ -150,17 +130,35 @@ class Attempt {
   }
 }
 
-/** createHttpProxy3Engine returns an Engine on one http-proxy-3 server for the whole daemon. */
+/**
+ * dropDeleteLength removes http-proxy-3's `deleteLength` pass. That pass
+ * sets `content-length: 0` and drops `transfer-encoding` on any DELETE or
+ * OPTIONS without a length. On a chunked one the body still flows, after a
+ * zero-length request, on the pooled backend connection: the backend parses
+ * it as a second request (request smuggling). Node frames a bodyless DELETE
+ * correctly without it. The pass list is private to http-proxy-3: if an
+ * update renames it, this throws at start instead of letting smuggling
+ * return silently.
+ */
+export function dropDeleteLength(proxy: object): void {
+  const passes = (proxy as { webPasses?: Array<{ name?: string }> }).webPasses;
+  const del = Array.isArray(passes) ? passes.findIndex((p) => p.name === 'deleteLength') : -1;
+  if (!passes || del < 0) {
+    throw new Error('http-proxy-3 changed: its private webPasses list has no "deleteLength" pass to remove (request smuggling guard); check the http-proxy-3 version');
+  }
+  passes.splice(del, 1);
+}
+
+/** createHttpProxy3Engine returns an Engine on one http-proxy-3 server, with a keep-alive agent per backend. */
 export function createHttpProxy3Engine(log: Logger): Engine {
   const proxy = createProxyServer({ xfwd: false, prependPath: true });
-  // http-proxy-3's `deleteLength` pass sets `content-length: 0` and drops
-  // `transfer-encoding` on any DELETE or OPTIONS without a length. On a
-  // chunked one the body still flows, after a zero-length request, on the
-  // pooled backend connection: the backend parses it as a second request
-  // (request smuggling). Node frames a bodyless DELETE correctly without it.
-  const passes = (proxy as unknown as { webPasses?: Array<{ name: string }> }).webPasses;
-  const del = passes?.findIndex((p) => p.name === 'deleteLength') ?? -1;
-  if (passes && del >= 0) passes.splice(del, 1);
+  dropDeleteLength(proxy);
+  const agents = new AgentCache();
+  /** wanted: the backends the last retain() kept; undefined = all. */
+  let wanted: Set<string> | undefined;
+  const dropIfUnwanted = (url: string) => {
+    if (wanted && !wanted.has(url) && !agents.busy(url)) agents.drop(url);
+  };
   const attempts = new WeakMap<IncomingMessage, Attempt>();
   const upgrades = new WeakMap<IncomingMessage, (proxyReq: ClientRequest) => void>();
 
@@ -185,19 +183,22 @@ export function createHttpProxy3Engine(log: Logger): Engine {
   });
 
   return {
+    name: 'http-proxy-3',
+
     forward(req, res, target, opts) {
-      return new Promise<AttemptOutcome>((resolve) => {
-        const attempt = new Attempt(res, opts, resolve);
+      const body = opts.body.source();
+      const outcome = new Promise<AttemptOutcome>((resolve) => {
+        const attempt = new Attempt(res, opts, body.release, resolve);
         attempts.set(req, attempt);
         // Each web() call leaves one 'error' listener on req and one 'close'
-        // listener on res for the rest of the exchange (§1.4 C3). The loop
+        // listener on res for the rest of the exchange. The loop
         // bounds the attempts (maxAttempts × (sameBackend + 2)); keep the
         // limit one step ahead so 12 seed-default retries do not print
         // MaxListenersExceededWarning.
         req.setMaxListeners(req.getMaxListeners() + 1);
         res.setMaxListeners(res.getMaxListeners() + 1);
         try {
-          proxy.web(req, res, { target, agent: opts.agent, buffer: opts.body.stream }, (err) => {
+          proxy.web(req, res, { target, agent: agents.get(target), buffer: body.stream }, (err) => {
             if (attempts.get(req) === attempt) attempt.onError(err as NodeJS.ErrnoException);
           });
         } catch (err) {
@@ -206,6 +207,10 @@ export function createHttpProxy3Engine(log: Logger): Engine {
           attempt.settle({ kind: 'connect-failed', code: (err as NodeJS.ErrnoException).code ?? 'EPROXY' });
         }
       });
+      // A backend that no generation keeps loses its agent once its last
+      // attempt has let go of the socket (the socket is freed after 'end').
+      if (wanted && !wanted.has(target)) void outcome.then(() => setImmediate(dropIfUnwanted, target));
+      return outcome;
     },
 
     upgrade(req, socket, head, target, connectTimeoutMs) {
@@ -237,6 +242,15 @@ export function createHttpProxy3Engine(log: Logger): Engine {
         }
         socket.once('close', () => finish({ ok: true }));
       });
+    },
+
+    retain(urls) {
+      wanted = new Set(urls);
+      for (const url of agents.urls()) dropIfUnwanted(url);
+    },
+
+    close() {
+      agents.close();
     },
   };
 }

@@ -1,14 +1,14 @@
 /**
  * Keep-alive agents, one per backend URL, so pooled connections survive a
  * reload for backends that stay and can be dropped for backends that go.
- * Settings from node-ecosystem.md §1.5: `timeout` makes Node honour the
- * backend's Keep-Alive hint (free socket closed hint-1s before the backend
- * would close it), which avoids most keep-alive races.
+ * `timeout` makes Node honour the backend's Keep-Alive hint (a free socket
+ * is closed 1 s before the backend's announced timeout would close it),
+ * which avoids most keep-alive races.
  */
 import http from 'node:http';
 import https from 'node:https';
 
-/** AgentCache owns the agents of one daemon. */
+/** AgentCache owns the agents of one engine. */
 export class AgentCache {
   readonly #agents = new Map<string, http.Agent>();
 

@@ -1,0 +1,256 @@
+/**
+ * The generation lifecycle, in one room: build → probe new backends → bind
+ * listeners → commit or roll back → retire the old generation (Caddy's
+ * "provision the new config fully, swap, then stop the old one"). A
+ * Generations object holds the generation that serves (`current`, changed
+ * by one assignment in #commit) and the listeners; the reloader drives
+ * apply(), the daemon only starts and stops it and never re-enters it.
+ *
+ * A build touches nothing that serves: its pool shares backend state by URL
+ * through the registry (a kept backend keeps its health and counters), its
+ * engine is shared with every generation that names the same one (a kept
+ * backend keeps its pooled connections), and it does not report panic mode
+ * until it is committed. What the committed generation no longer lists is
+ * forgotten by registry.retain() and engines.retain(), each once the
+ * backend's last in-flight attempt has ended.
+ */
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ListenAddress } from '../config/address.js';
+import type { LbConfig } from '../config/schema.js';
+import { HealthScheduler, healthSettingsFrom } from '../health/scheduler.js';
+import type { Logger } from '../log/logger.js';
+import { Pool, type PoolDescription } from '../pool/pool.js';
+import type { BackendRegistry } from '../pool/registry.js';
+import type { Engines } from '../proxy/engine.js';
+import { closeGracefully, listen } from '../proxy/server.js';
+import { engineNameOf, proxySettingsFrom, type Route } from '../proxy/settings.js';
+
+/** Generation is one applied config: the route a request reads (pool, settings, engine), its probes and its source. */
+export interface Generation extends Route {
+  readonly number: number;
+  readonly config: LbConfig;
+  readonly hash: string;
+  readonly health: HealthScheduler;
+}
+
+/** GenerationDeps are the long-lived parts every generation is built on (owned by the daemon, passed in). */
+export interface GenerationDeps {
+  registry: BackendRegistry;
+  engines: Engines;
+  log: Logger;
+  random?: (() => number) | undefined;
+}
+
+/** ListenerFactories make the daemon's listeners, unbound; the lifecycle binds, swaps and retires them. */
+export interface ListenerFactories {
+  proxy(): http.Server;
+  admin(): http.Server;
+  /** inFlight counts exchanges on the proxy listeners (for the drain of a retired one). */
+  inFlight(): number;
+  drainMs: number;
+  /** committed hears every committed generation (settings that live outside a generation). */
+  committed(next: Generation): void;
+}
+
+/** poolDescriptionOf is the plain, serialisable description a generation's pool is built from. */
+export function poolDescriptionOf(cfg: LbConfig, n: number): PoolDescription {
+  return {
+    generation: n,
+    strategy: cfg.strategy,
+    hashKey: cfg.hashKey,
+    backends: cfg.backends.map((b) => ({ url: b.url, weight: b.weight, drain: b.drain })),
+    slowStartMs: cfg.slowStart,
+    panicBelow: cfg.healthCheck.panicBelow,
+    probe: { rise: cfg.healthCheck.rise, fall: cfg.healthCheck.fall },
+    passive: {
+      consecutiveFailures: cfg.passive.consecutiveFailures,
+      ejectForMs: cfg.passive.ejectFor,
+      maxEjectedPercent: cfg.passive.maxEjectedPercent,
+    },
+  };
+}
+
+function sameAddress(a: ListenAddress | undefined, b: ListenAddress | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.host === b.host && a.port === b.port;
+}
+
+/** atKey tags an error with the config key it is about, so the reloader can print file:line:col. */
+function atKey(err: unknown, key: string[]): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return Object.assign(e, { configPath: key });
+}
+
+/** Generations owns the serving generation, its successors and the listeners they serve on. */
+export class Generations {
+  readonly #deps: GenerationDeps;
+  #gen: Generation;
+  #listeners: ListenerFactories | undefined;
+  #server: http.Server | undefined;
+  #admin: http.Server | undefined;
+  /** #closing tracks listeners replaced by a reload that are still draining; drain() waits for them. */
+  readonly #closing = new Set<Promise<void>>();
+  #stopping = false;
+
+  private constructor(deps: GenerationDeps, first: Generation) {
+    this.#deps = deps;
+    this.#gen = first;
+  }
+
+  /**
+   * build makes generation 1 and probes every backend once, so a fresh start
+   * never answers 503 for backends that are up; nothing listens yet (open()).
+   */
+  static async build(cfg: LbConfig, hash: string, deps: GenerationDeps): Promise<Generations> {
+    const g = new Generations(deps, await buildGeneration(deps, cfg, hash, 1));
+    g.#gen.pool.serve();
+    return g;
+  }
+
+  /** current is the generation new requests use. */
+  get current(): Generation {
+    return this.#gen;
+  }
+
+  /** address is where the proxy listens (the real port when lb.yaml says 0). */
+  get address(): AddressInfo | undefined {
+    return (this.#server?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** adminAddress is where the admin API listens, if it is on. */
+  get adminAddress(): AddressInfo | undefined {
+    return (this.#admin?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /**
+   * open starts generation 1's periodic probes and settings, then binds its
+   * listeners. Throws YALB_ERR_LISTEN (and closes what it opened) when an
+   * address cannot be bound.
+   */
+  async open(listeners: ListenerFactories): Promise<void> {
+    this.#listeners = listeners;
+    const cfg = this.#gen.config;
+    this.#gen.health.start();
+    listeners.committed(this.#gen);
+    try {
+      this.#server = listeners.proxy();
+      await listen(this.#server, cfg.listen);
+      if (cfg.admin) {
+        this.#admin = listeners.admin();
+        await listen(this.#admin, cfg.admin.listen);
+      }
+    } catch (err) {
+      this.#server?.close();
+      this.#admin?.close();
+      throw err;
+    }
+  }
+
+  /**
+   * apply builds the generation for `cfg`, binds any listener whose address
+   * changed, and commits it; or throws with the running generation
+   * untouched (an error about a key carries `configPath`).
+   */
+  async apply(cfg: LbConfig, hash: string): Promise<void> {
+    const listeners = this.#listeners;
+    if (this.#stopping || !listeners) throw new Error('daemon is stopping');
+    const old = this.#gen;
+    let next: Generation | undefined;
+    let server: http.Server | undefined;
+    let admin: http.Server | undefined;
+    try {
+      next = await buildGeneration(this.#deps, cfg, hash, old.number + 1);
+      if (!sameAddress(old.config.listen, cfg.listen)) {
+        server = listeners.proxy();
+        await listen(server, cfg.listen).catch((err: unknown) => { throw atKey(err, ['listen']); });
+      }
+      // A token or allowRemote change alone applies at the commit, on the same listener.
+      if (cfg.admin && !sameAddress(old.config.admin?.listen, cfg.admin.listen)) {
+        admin = listeners.admin();
+        await listen(admin, cfg.admin.listen).catch((err: unknown) => { throw atKey(err, ['admin', 'listen']); });
+      }
+      if (this.#stopping) throw new Error('daemon is stopping');
+    } catch (err) {
+      next?.health.stop();
+      server?.close();
+      admin?.close();
+      // Forget the state the failed build created for backends that stay unknown.
+      this.#deps.registry.retain(old.pool.backends.map((b) => b.url));
+      throw err;
+    }
+    this.#commit(old, next, server, admin, listeners);
+  }
+
+  #commit(old: Generation, next: Generation, server: http.Server | undefined, admin: http.Server | undefined, listeners: ListenerFactories): void {
+    this.#gen = next; // the swap: requests that start from now on use `next`
+    next.pool.serve(old.pool);
+    old.health.stop();
+    next.health.start();
+    if (server) {
+      const prev = this.#server;
+      this.#server = server;
+      if (prev) this.#retire(prev, listeners);
+    }
+    if (admin || (old.config.admin && !next.config.admin)) {
+      const prev = this.#admin;
+      this.#admin = admin;
+      prev?.close();
+      prev?.closeAllConnections();
+    }
+    const urls = next.pool.backends.map((b) => b.url);
+    this.#deps.registry.retain(urls);
+    this.#deps.engines.retain(urls);
+    listeners.committed(next);
+  }
+
+  /** #retire stops a replaced listener accepting; its open exchanges finish (bounded by drainMs). */
+  #retire(server: http.Server, listeners: ListenerFactories): void {
+    const closing = closeGracefully(server, listeners.inFlight, listeners.drainMs);
+    this.#closing.add(closing);
+    void closing.finally(() => this.#closing.delete(closing));
+  }
+
+  /**
+   * drain refuses further applies, stops accepting and lets in-flight
+   * exchanges finish (bounded by drainMs), on the current listener and on
+   * any a reload replaced.
+   */
+  async drain(): Promise<void> {
+    this.#stopping = true;
+    const listeners = this.#listeners;
+    if (this.#server && listeners) await closeGracefully(this.#server, listeners.inFlight, listeners.drainMs);
+    await Promise.all(this.#closing);
+  }
+
+  /** close stops the probes, the admin API and every engine's connections (after drain()). */
+  async close(): Promise<void> {
+    this.#stopping = true;
+    this.#gen.health.stop();
+    const admin = this.#admin;
+    if (admin) await closeGracefully(admin, () => 0, 0);
+    this.#deps.engines.close();
+  }
+}
+
+/**
+ * buildGeneration makes a complete generation without touching the running
+ * one: pool (state shared by URL), settings, engine, health scheduler.
+ * Backends new to the registry are probed once first, so a new backend that
+ * is down never takes a request.
+ */
+async function buildGeneration(deps: GenerationDeps, cfg: LbConfig, hash: string, n: number): Promise<Generation> {
+  const fresh = new Set(cfg.backends.filter((b) => !deps.registry.has(b.url)).map((b) => b.url));
+  const pool = new Pool(poolDescriptionOf(cfg, n), deps.registry, { random: deps.random });
+  const health = new HealthScheduler(pool.backends, pool, healthSettingsFrom(cfg), deps.log, { random: deps.random });
+  await health.probeOnce(pool.backends.filter((b) => fresh.has(b.url)));
+  return {
+    number: n,
+    config: cfg,
+    hash,
+    pool,
+    settings: proxySettingsFrom(cfg),
+    engine: deps.engines.get(engineNameOf(cfg)),
+    health,
+  };
+}
