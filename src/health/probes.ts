@@ -1,13 +1,15 @@
 /**
- * Active health probes. TCP: connect and close (the seed's check). HTTP: GET
- * a path with the backend's Host and a yalb User-Agent; the status must be
- * in `expectStatus`. Every probe is bounded by its timeout and resolves;
- * it never throws.
+ * Active health probes. TCP: connect and close (the seed's check; for
+ * https:// a verified TLS handshake). HTTP: GET a path with the backend's
+ * Host and a yalb User-Agent; the status must be in `expectStatus`. Every
+ * probe is bounded by its timeout and resolves; it never throws.
  */
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
+import { backendTlsOptions } from '../config/backend-tls.js';
+import type { StatusRanges } from '../config/schema.js';
 
 /** ProbeResult is the verdict of one probe. */
 export interface ProbeResult {
@@ -15,17 +17,6 @@ export interface ProbeResult {
   /** reason: "ok", an error code (ECONNREFUSED), "timeout" or "status 503". */
   reason: string;
   ms: number;
-}
-
-/** StatusRanges is a parsed expectStatus: inclusive [low, high] pairs. */
-export type StatusRanges = ReadonlyArray<readonly [number, number]>;
-
-/** parseExpectStatus turns "200-399", "200" or "200,204" into ranges. */
-export function parseExpectStatus(spec: string): StatusRanges {
-  return spec.split(',').map((part) => {
-    const [lo, hi] = part.trim().split('-').map(Number) as [number, number | undefined];
-    return [lo, hi ?? lo] as const;
-  });
 }
 
 /** statusMatches tells whether a status is in the ranges. */
@@ -75,8 +66,9 @@ export function tcpProbe(url: string, timeoutMs: number, signal?: AbortSignal): 
   const t = target(url);
   return bounded(timeoutMs, signal, (finish) => {
     const socket = t.tls
-      ? tls.connect({ host: t.host, port: t.port, servername: net.isIP(t.host) ? undefined : t.host, rejectUnauthorized: false }, () => finish(true, 'ok'))
+      ? tls.connect({ host: t.host, port: t.port, ...backendTlsOptions(url) }, () => finish(true, 'ok'))
       : net.connect({ host: t.host, port: t.port }, () => finish(true, 'ok'));
+    // A failed certificate check is an 'error' whose code names it (DEPTH_ZERO_SELF_SIGNED_CERT, ERR_TLS_CERT_ALTNAME_INVALID, …).
     socket.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? err.message));
     return socket;
   });
@@ -90,7 +82,7 @@ export function httpProbe(url: string, path: string, expect: StatusRanges, timeo
     const req = mod.request({
       host: t.host, port: t.port, path, method: 'GET', agent: false,
       headers: { host: t.hostHeader, 'user-agent': USER_AGENT, connection: 'close' },
-      ...(t.tls ? { rejectUnauthorized: false } : {}),
+      ...(t.tls ? backendTlsOptions(url) : {}),
     }, (res) => {
       const status = res.statusCode ?? 0;
       res.resume();

@@ -1,12 +1,27 @@
 /**
  * Active probes: expectStatus parsing and matching, the HTTP probe's request
  * (path, Host, User-Agent) and verdicts against a real local server, the TCP
- * probe, and the scheduler's jitter (on mocked timers). Issue 4.
+ * probe, certificate checks for https:// backends (against a real node:https
+ * server with the self-signed fixture of test/fixtures/tls/), and the
+ * scheduler's jitter (on mocked timers). Issue 4.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
 import { HealthScheduler } from '../../src/health/scheduler.js';
-import { httpProbe, parseExpectStatus, statusMatches, tcpProbe, USER_AGENT } from '../../src/health/probes.js';
+import { backendTlsOptions } from '../../src/config/backend-tls.js';
+import { parseStatusRanges, type StatusRanges } from '../../src/config/units.js';
+import { httpProbe, statusMatches, tcpProbe, USER_AGENT } from '../../src/health/probes.js';
+
+/** parseExpectStatus parses a valid expectStatus as the config schema does. */
+function parseExpectStatus(spec: string): StatusRanges {
+  const r = parseStatusRanges(spec);
+  if (typeof r === 'string') throw new Error(r);
+  return r;
+}
 import { createLogger } from '../../src/log/logger.js';
 import { startBackends } from '../helpers/backend.js';
 import { makeFakePool } from '../helpers/fake-pool.js';
@@ -18,11 +33,13 @@ describe('expectStatus', () => {
     ['200', [[200, 200]]],
     ['200,204', [[200, 200], [204, 204]]],
     ['200-299,304', [[200, 299], [304, 304]]],
-    ['200, 204', [[200, 200], [204, 204]]],
   ];
   for (const [spec, want] of parsed) {
     it(`parses "${spec}"`, () => assert.deepEqual(parseExpectStatus(spec), want));
   }
+  it('refuses spaces, codes outside 100-599 and reversed ranges (the schema reports them at their line)', () => {
+    for (const bad of ['200, 204', '099', '600', '399-200', '2xx']) assert.equal(typeof parseStatusRanges(bad), 'string', bad);
+  });
 
   const matches: Array<[string, number, boolean]> = [
     ['200-399', 200, true], ['200-399', 302, true], ['200-399', 399, true], ['200-399', 199, false], ['200-399', 400, false],
@@ -82,6 +99,67 @@ describe('tcpProbe', () => {
   });
 });
 
+/** TLS_DIR holds the test-only certificates (see its README). */
+const TLS_DIR = path.resolve(import.meta.dirname, '../fixtures/tls');
+
+/**
+ * startHttpsBackend serves 200 on 127.0.0.1:0 over TLS with the fixture
+ * certificate `localhost` (self-signed, SAN localhost and 127.0.0.1), counts
+ * the requests it gets, and is closed with its connections in teardown.
+ */
+async function startHttpsBackend(t: TestContext): Promise<{ url: string; hits: () => number }> {
+  let hits = 0;
+  const server = https.createServer({
+    key: readFileSync(path.join(TLS_DIR, 'localhost.key')),
+    cert: readFileSync(path.join(TLS_DIR, 'localhost.crt')),
+  }, (_req, res) => {
+    hits++;
+    res.end('tls\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  t.after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits };
+}
+
+describe('probes of https:// backends verify the certificate as the proxy does', () => {
+  // Regression: probes used rejectUnauthorized: false while the proxy verifies,
+  // so a backend with a bad certificate showed up while every request to it failed.
+  it('tcpProbe fails on an untrusted (self-signed) certificate, naming the TLS error', async (t) => {
+    const b = await startHttpsBackend(t);
+    assert.deepEqual(pick(await tcpProbe(b.url, 2000)), { ok: false, reason: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+  });
+
+  it('httpProbe fails on an untrusted (self-signed) certificate, naming the TLS error, and sends no request', async (t) => {
+    const b = await startHttpsBackend(t);
+    assert.deepEqual(pick(await httpProbe(b.url, '/health', parseExpectStatus('200-399'), 2000)), { ok: false, reason: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    assert.equal(b.hits(), 0, 'the GET went out over a connection whose certificate was not verified');
+  });
+});
+
+describe('backendTlsOptions', () => {
+  // Exactly these keys: no `ca` (Node's default store) and no checkServerIdentity override.
+  const cases: Array<[string, string]> = [
+    ['https://backend.internal:8443', 'backend.internal'],
+    ['https://API.Example.com', 'api.example.com'],
+    ['https://127.0.0.1:8443', ''],
+    ['https://127.1:8443', ''], // the URL parser rewrites it to 127.0.0.1
+    ['https://[::1]:8443', ''],
+    ['https://[2001:db8::1]', ''],
+  ];
+  for (const [url, servername] of cases) {
+    it(`${url} → servername ${JSON.stringify(servername)}, rejectUnauthorized`, () => {
+      assert.deepEqual(backendTlsOptions(url), { rejectUnauthorized: true, servername });
+      assert.deepEqual(backendTlsOptions(new URL(url)), { rejectUnauthorized: true, servername });
+    });
+  }
+});
+
 describe('probe jitter', () => {
   /** firstProbeAt returns when (in mocked ms) the scheduler first probes, for a given random value. */
   async function firstProbeAt(t: import('node:test').TestContext, random: number, intervalMs: number): Promise<number> {
@@ -89,7 +167,7 @@ describe('probe jitter', () => {
     const fp = makeFakePool(['a']);
     let probes = 0;
     const log = createLogger({ silent: true });
-    const s = new HealthScheduler(fp.pool.backends, fp.pool, { intervalMs, timeoutMs: 50, path: undefined, expectStatus: '200-399' }, log, {
+    const s = new HealthScheduler(fp.pool.backends, fp.pool, { intervalMs, timeoutMs: 50, path: undefined, expectStatus: parseExpectStatus('200-399') }, log, {
       random: () => random,
       prober: async () => {
         probes++;

@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { backendTlsOptions } from '../../config/backend-tls.js';
 
 /** AgentCache owns the agents of one engine. */
 export class AgentCache {
@@ -26,7 +27,8 @@ export class AgentCache {
         // timeout armed, since those start when it gets its socket.
         maxFreeSockets: 64,
       };
-      a = url.startsWith('https:') ? new https.Agent(opts) : new http.Agent(opts);
+      // https: verify the certificate against the backend URL's name, exactly as the probes do.
+      a = url.startsWith('https:') ? new https.Agent({ ...opts, ...backendTlsOptions(url) }) : new http.Agent(opts);
       this.#agents.set(url, a);
     }
     return a;
