@@ -11,8 +11,10 @@ import { deadPort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
 // Probes every second with a 1 s timeout: with fall 1, a probe slowed past a shorter timeout by a
-// busy machine would take a live backend down.
-const fastHealth = 'healthCheck:\n  interval: 1s\n  timeout: 1s\n  rise: 1\n  fall: 1\n';
+// busy machine would take a live backend down. rise 3: a backend that listens again stays down for
+// two probe intervals (about 2 s) at least, the window in which the failover test checks that no
+// request reaches it.
+const fastHealth = 'healthCheck:\n  interval: 1s\n  timeout: 1s\n  rise: 3\n  fall: 1\n';
 
 /**
  * The 503 and 502 below must come at once, not after a timeout: the yaml sets every timeout they
@@ -52,6 +54,15 @@ test('a stopped backend is failed over without errors, and takes traffic again o
 
   const before = b2.hits;
   await b2.start();
+  // b2 answers again but is still marked down: round robin would give it every other request.
+  const whileDown: string[] = [];
+  for (let i = 0; i < 4; i++) whileDown.push((await request(url)).body.trim());
+  // A request the daemon sent b2 anyway (a copy, a stray retry) may land after the client's answer:
+  // watch for one until a deadline.
+  await assert.rejects(waitFor(() => b2.hits > before, { timeoutMs: 500, what: 'a request at b2' }), /timed out/,
+    'a request reached b2 while it was marked down');
+  assert.equal(state(1), 'down', 'b2 came up during the check, which then proved nothing');
+  assert.deepEqual(whileDown, ['b1', 'b1', 'b1', 'b1']);
   assert.equal(b2.hits, before);
   await waitFor(() => state(1) === 'up', { what: 'b2 up again', timeoutMs: 10_000 });
   const seen = new Set<string>();
