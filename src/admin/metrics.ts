@@ -68,6 +68,12 @@ export class Metrics {
     d.observe(seconds);
   }
 
+  /** observeReload counts one reload attempt; a success also sets the last-success time. */
+  observeReload(ok: boolean): void {
+    this.reloads.inc({ result: ok ? 'success' : 'failure' });
+    if (ok) this.lastReloadSuccess.set(Date.now() / 1000);
+  }
+
   /** text renders the Prometheus exposition format. */
   text(): Promise<string> {
     return this.registry.metrics();

@@ -17,53 +17,21 @@ import { configError, loadConfig } from '../config/load.js';
 import type { LbConfig } from '../config/schema.js';
 import { closeLogger, createLogger, type Logger } from '../log/logger.js';
 import { ReopenableFile } from '../log/reopenable-file.js';
-import type { Transition } from '../pool/health-state.js';
+import { describeTransition } from '../pool/health-state.js';
 import { BackendRegistry } from '../pool/registry.js';
 import { Engines } from '../proxy/engine.js';
 import { ProxyHandler, type RequestRecord } from '../proxy/handle-request.js';
 import { RetryBudget } from '../proxy/retry-budget.js';
-import { createProxyListener, type ListenerOptions } from '../proxy/server.js';
+import { createProxyListener } from '../proxy/server.js';
 import { type Generation, Generations } from '../reload/generation.js';
 import { Reloader, type ReloadResult } from '../reload/reloader.js';
-import { ConfigWatcher } from '../reload/watcher.js';
+import { type ConfigWatcher, watchConfig } from '../reload/watcher.js';
+import type { DaemonOptions } from './options.js';
 import { VERSION } from '../version.js';
 import { AccessLog } from './access-log.js';
 
 export type { Generation } from '../reload/generation.js';
-
-/** DaemonOptions configure a daemon; only configPath is required. */
-export interface DaemonOptions {
-  configPath: string;
-  /** log: the operational logger; by default one is created at the config's log.level. */
-  log?: Logger;
-  /** logStream: where the default logger writes (default stdout). */
-  logStream?: NodeJS.WritableStream;
-  /** logFile: write the default logger's lines to this file (--log-file); reopened by reopenLogs(). */
-  logFile?: string;
-  /** watch the config file for changes (default true). */
-  watch?: boolean;
-  watchDebounceMs?: number;
-  watchPollMs?: number;
-  listener?: ListenerOptions;
-  /** drainMs bounds the wait for in-flight requests on stop (default 10 s). */
-  drainMs?: number;
-  now?: () => number;
-  random?: () => number;
-  /** processMetrics: include Node process metrics in /metrics (default true). */
-  processMetrics?: boolean;
-}
-
-/** logTransition writes one line per backend or pool state change. */
-function logTransition(log: Logger, t: Transition): void {
-  if (t.kind === 'panic') {
-    if (t.to === 'panic') log.error(`pool: ${t.reason}`);
-    else log.warn(`pool: ${t.reason}`);
-    return;
-  }
-  const line = `backend ${t.url} ${t.to}: ${t.reason}`;
-  if (t.to === 'up' || t.to === 'probation') log.info(line);
-  else log.warn(line);
-}
+export type { DaemonOptions } from './options.js';
 
 /** Daemon is a running yalb: proxy listener, health checks, reload, admin API. */
 export class Daemon {
@@ -96,12 +64,7 @@ export class Daemon {
     this.metrics = new Metrics({
       backends: () => gens.current.pool.backends.map((b) => ({ url: b.url, up: b.available, inFlight: b.traffic.inFlight })),
     }, { processMetrics: opts.processMetrics });
-    this.reloader = new Reloader(this.configPath, gens, log, {
-      onResult: (ok) => {
-        this.metrics.reloads.inc({ result: ok ? 'success' : 'failure' });
-        if (ok) this.metrics.lastReloadSuccess.set(Date.now() / 1000);
-      },
-    });
+    this.reloader = new Reloader(this.configPath, gens, log, { onResult: (ok) => this.metrics.observeReload(ok) });
     this.#handler = new ProxyHandler({
       holder: gens,
       budget: this.#budget,
@@ -125,7 +88,13 @@ export class Daemon {
     const cfg = loaded.config;
     const logFile = !opts.log && opts.logFile ? new ReopenableFile(opts.logFile) : undefined;
     const log = opts.log ?? createLogger({ level: cfg.log.level, stream: logFile ?? opts.logStream });
-    const registry = new BackendRegistry({ now: opts.now, onTransition: (t) => logTransition(log, t) });
+    const registry = new BackendRegistry({
+      now: opts.now,
+      onTransition: (t) => {
+        const { level, line } = describeTransition(t);
+        log[level](line);
+      },
+    });
     const engines = new Engines(log);
     const gens = await Generations.build(cfg, loaded.hash, { registry, engines, log, random: opts.random });
     const d = new Daemon(opts, log, logFile, registry, gens);
@@ -138,7 +107,13 @@ export class Daemon {
         committed: (g) => d.#applySettings(g.config),
       });
       d.metrics.lastReloadSuccess.set(Date.now() / 1000);
-      if (opts.watch !== false) await d.#watch();
+      if (opts.watch !== false) {
+        d.#watcher = watchConfig(d.configPath, (trigger) => void d.reload(trigger), log, { debounceMs: opts.watchDebounceMs, pollMs: opts.watchPollMs });
+        await d.#watcher.start();
+        // The file may have changed while the first probes ran: compare once
+        // now that every later change is seen (same bytes: nothing happens).
+        await d.reload('startup check');
+      }
     } catch (err) {
       await d.stop();
       throw err;
@@ -223,16 +198,6 @@ export class Daemon {
   reopenLogs(): void {
     this.#logFile?.reopen();
     this.#accessLog.reopen();
-  }
-
-  /** #watch starts the config watcher, then compares the file once (it may have changed while the first probes ran). */
-  async #watch(): Promise<void> {
-    const w = new ConfigWatcher(this.configPath, { log: this.log, debounceMs: this.#opts.watchDebounceMs, pollMs: this.#opts.watchPollMs });
-    w.on('candidate', (reason) => void this.reload(`file ${reason}`));
-    w.on('missing', () => this.log.warn(`${this.configPath} is gone; keeping the running config until it comes back`));
-    this.#watcher = w;
-    await w.start();
-    await this.reload('startup check');
   }
 
   /** #applySettings applies the settings that live outside a generation: log level, access log, admin auth, retry budget. */

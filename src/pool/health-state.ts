@@ -140,3 +140,13 @@ export function applyClock(s: BackendState, now: number): Transition | undefined
   }
   return { url: s.url, kind: 'returned', to: 'probation', reason: why };
 }
+
+/**
+ * describeTransition says how a transition is logged: the line and its
+ * level (panic start is an error; down, ejected and panic end are warnings;
+ * up and probation are info). Pure; the daemon writes it.
+ */
+export function describeTransition(t: Transition): { level: 'error' | 'warn' | 'info'; line: string } {
+  if (t.kind === 'panic') return { level: t.to === 'panic' ? 'error' : 'warn', line: `pool: ${t.reason}` };
+  return { level: t.to === 'up' || t.to === 'probation' ? 'info' : 'warn', line: `backend ${t.url} ${t.to}: ${t.reason}` };
+}

@@ -256,3 +256,15 @@ export class ConfigWatcher extends EventEmitter<{ candidate: [reason: string]; m
     }, this.#opts.debounceMs);
   }
 }
+
+/**
+ * watchConfig makes a ConfigWatcher (not yet started) that calls `reload`
+ * with the trigger ("file change lb.yaml", …) for every candidate and warns
+ * while the file is missing.
+ */
+export function watchConfig(file: string, reload: (trigger: string) => void, log: Logger, opts: { debounceMs?: number | undefined; pollMs?: number | undefined } = {}): ConfigWatcher {
+  const w = new ConfigWatcher(file, { log, debounceMs: opts.debounceMs, pollMs: opts.pollMs });
+  w.on('candidate', (reason: string) => reload(`file ${reason}`));
+  w.on('missing', () => log.warn(`${file} is gone; keeping the running config until it comes back`));
+  return w;
+}
