@@ -192,7 +192,7 @@ export const LbConfigSchema = z.strictObject({
     }
     return r;
   }))
-    .default([])
+    .prefault([])
     .describe('Client addresses (CIDRs) whose X-Forwarded-* headers are kept; others are replaced (default none).'),
   retry: RetrySchema.prefault({}).describe('Retries and attempts on failure (each key has its default).'),
   timeouts: TimeoutsSchema.prefault({}).describe('Timeouts towards backends (each key has its default).'),
