@@ -9,41 +9,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { request, startTestDaemon, yamlConfig } from '../helpers/daemon.js';
+import { startHttpsBackend, TLS_DIR } from '../helpers/tls-backend.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const TLS_DIR = path.join(ROOT, 'test/fixtures/tls');
 const PROBES = pathToFileURL(path.join(ROOT, 'src/health/probes.ts')).href;
-
-/**
- * startHttpsBackend serves 200 on 127.0.0.1:0 over TLS with a fixture
- * certificate, counts requests, and is closed with its connections in teardown.
- */
-async function startHttpsBackend(t: TestContext, cert: 'localhost' | 'other-name'): Promise<{ url: string; hits: () => number }> {
-  let hits = 0;
-  const server = https.createServer({
-    key: readFileSync(path.join(TLS_DIR, `${cert}.key`)),
-    cert: readFileSync(path.join(TLS_DIR, `${cert}.crt`)),
-  }, (_req, res) => {
-    hits++;
-    res.end(`${cert}\n`);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits };
-}
 
 /** CHILD runs tcpProbe and httpProbe on each target of PROBE_TARGETS and prints the verdicts as JSON. */
 const CHILD = `

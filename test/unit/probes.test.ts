@@ -6,11 +6,7 @@
  * scheduler's jitter (on mocked timers). Issue 4.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { HealthScheduler } from '../../src/health/scheduler.js';
 import { backendTlsOptions } from '../../src/config/backend-tls.js';
 import { parseStatusRanges, type StatusRanges } from '../../src/config/units.js';
@@ -25,6 +21,7 @@ function parseExpectStatus(spec: string): StatusRanges {
 import { createLogger } from '../../src/log/logger.js';
 import { startBackends } from '../helpers/backend.js';
 import { makeFakePool } from '../helpers/fake-pool.js';
+import { startHttpsBackend } from '../helpers/tls-backend.js';
 import { refusingPort, startPinnedBackend } from '../helpers/refusing-port.js';
 
 describe('expectStatus', () => {
@@ -99,33 +96,6 @@ describe('tcpProbe', () => {
   });
 });
 
-/** TLS_DIR holds the test-only certificates (see its README). */
-const TLS_DIR = path.resolve(import.meta.dirname, '../fixtures/tls');
-
-/**
- * startHttpsBackend serves 200 on 127.0.0.1:0 over TLS with the fixture
- * certificate `localhost` (self-signed, SAN localhost and 127.0.0.1), counts
- * the requests it gets, and is closed with its connections in teardown.
- */
-async function startHttpsBackend(t: TestContext): Promise<{ url: string; hits: () => number }> {
-  let hits = 0;
-  const server = https.createServer({
-    key: readFileSync(path.join(TLS_DIR, 'localhost.key')),
-    cert: readFileSync(path.join(TLS_DIR, 'localhost.crt')),
-  }, (_req, res) => {
-    hits++;
-    res.end('tls\n');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits };
-}
 
 describe('probes of https:// backends verify the certificate as the proxy does', () => {
   // Regression: probes used rejectUnauthorized: false while the proxy verifies,
