@@ -2,7 +2,7 @@
  * Bodies pass byte-identical both ways, whatever their size or framing
  * (buffered below retry.bufferLimit, streamed above it, chunked), and a
  * backend that dies or stalls in the middle of its response body makes the
- * client's connection close instead of hang (node-ecosystem.md §1.4 E/D2).
+ * client's connection close instead of hang (http-proxy-3 alone leaves it hanging).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
