@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { isAlive } from '../../src/cli/pid-file.js';
+import { identityFile, isAlive, readPid } from '../../src/cli/pid-file.js';
 import { startBackends } from '../helpers/backend.js';
 import { exited, runCli, spawnCli } from '../helpers/cli.js';
 import { request, tempDir } from '../helpers/daemon.js';
@@ -27,9 +28,11 @@ test('start --daemon, status, reload, stop', async (t) => {
   const port = await deadPort();
   const adminPort = await deadPort();
   writeFileSync(file, config(port, adminPort, [b1!.url]));
+  // The pid is kept as soon as it is known: tempDir's teardown, registered
+  // first, runs first and removes the pid file before this one runs.
+  let daemonPid: number | undefined;
   t.after(() => {
-    const pid = Number(existsSync(pidFile) ? readFileSync(pidFile, 'utf8') : 0);
-    if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
+    if (daemonPid && isAlive(daemonPid)) process.kill(daemonPid, 'SIGKILL');
   });
 
   // No daemon yet: each control command says so and exits 1.
@@ -46,8 +49,11 @@ test('start --daemon, status, reload, stop', async (t) => {
   const started = await runCli(['start', '--daemon', '-c', file, '--pid-file', pidFile, '--log-file', logFile], { timeoutMs: 15_000 });
   assert.equal(started.code, 0, started.stderr);
   assert.ok(started.ms < 10_000, `start --daemon took ${started.ms} ms`);
-  const pid = Number(readFileSync(pidFile, 'utf8'));
-  assert.ok(isAlive(pid));
+  const pid = daemonPid = readPid(pidFile);
+  assert.ok(pid !== undefined && isAlive(pid));
+  // The pid file is the bare pid on one line, so `kill -USR1 $(cat yalb.pid)` works; the identity is beside it.
+  assert.equal(readFileSync(pidFile, 'utf8'), `${pid}\n`);
+  assert.match(readFileSync(identityFile(pidFile), 'utf8'), new RegExp(`^yalb pid=${pid}[ \\n]`));
   assert.match(started.stdout, new RegExp(`pid ${pid}`));
   assert.equal((await request(`http://127.0.0.1:${port}/`)).body, 'b1\n');
 
@@ -77,26 +83,32 @@ test('start --daemon, status, reload, stop', async (t) => {
   assert.match(bad.stderr, /lb\.yaml:\d+:\d+: /);
   assert.equal((await request(`http://127.0.0.1:${port}/`)).status, 200);
 
-  // stop drains, exits and removes the pid file.
+  // stop drains, exits and removes the pid file and its identity file.
   const stop = await runCli(['stop', '--pid-file', pidFile]);
   assert.equal(stop.code, 0, stop.stderr);
   assert.ok(!isAlive(pid));
   assert.ok(!existsSync(pidFile));
+  assert.ok(!existsSync(identityFile(pidFile)));
   assert.match(readFileSync(logFile, 'utf8'), /yalb stopped/);
 });
 
-test('a stale pid file is replaced', async (t) => {
+test('a stale pid file is replaced, and its identity file too', async (t) => {
   const [b1] = await startBackends(t, 1);
   const dir = tempDir(t);
   const file = path.join(dir, 'lb.yaml');
   const pidFile = path.join(dir, 'yalb.pid');
+  const idFile = identityFile(pidFile);
   writeFileSync(file, config(await deadPort(), await deadPort(), [b1!.url]));
   writeFileSync(pidFile, '999999\n');
+  writeFileSync(idFile, 'yalb pid=999999 start=1 boot=00000000-0000-0000-0000-000000000000\n');
   const child = spawnCli(t, ['start', '-c', file, '--pid-file', pidFile]);
-  await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(child.pid), { what: 'pid file rewritten' });
+  await waitFor(() => readPid(pidFile) === child.pid, { what: 'pid file rewritten' });
+  assert.equal(readFileSync(pidFile, 'utf8'), `${child.pid}\n`);
+  assert.match(readFileSync(idFile, 'utf8'), new RegExp(`^yalb pid=${child.pid}[ \\n]`));
   child.kill('SIGTERM');
   assert.equal((await exited(child)).code, 0);
   assert.ok(!existsSync(pidFile));
+  assert.ok(!existsSync(idFile));
 });
 
 test('start --daemon with an invalid config prints the error and exits 1', async (t) => {
@@ -126,6 +138,42 @@ test('foreground start: SIGTERM drains an in-flight request, then exits 0', asyn
   const { code } = await exited(child);
   assert.equal(code, 0, child.output());
   assert.match(child.output(), /SIGTERM: stopping/);
+});
+
+/** connectWhenListening retries a TCP connect to 127.0.0.1:port, without pause, until one is accepted or the deadline passes. */
+async function connectWhenListening(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const accepted = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (accepted) return;
+    if (Date.now() >= deadline) throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
+  }
+}
+
+// Regression test: the stop handlers were installed only after start-up
+// (admin API, watcher, a reload check) had finished, so a SIGTERM that came
+// as soon as the listener accepted killed the process instead of draining.
+test('foreground start: SIGTERM the moment the listener accepts still drains and exits 0', async (t) => {
+  const [b1] = await startBackends(t, 1);
+  for (let i = 0; i < 3; i++) {
+    const dir = tempDir(t);
+    const file = path.join(dir, 'lb.yaml');
+    const port = await deadPort();
+    writeFileSync(file, config(port, await deadPort(), [b1!.url]));
+    const child = spawnCli(t, ['start', '-c', file]);
+    await connectWhenListening(port, 15_000);
+    child.kill('SIGTERM');
+    const { code, signal } = await exited(child);
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, `round ${i}: ${child.output()}`);
+    assert.match(child.output(), /yalb stopped/);
+  }
 });
 
 test('foreground start: SIGHUP reloads', async (t) => {

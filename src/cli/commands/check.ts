@@ -3,10 +3,9 @@
  * A pure command: it gets its arguments and two print functions and returns
  * the exit code; src/cli.ts owns process.argv, the streams and process.exit.
  */
-import { parseArgs } from 'node:util';
 import { formatIssue, loadConfig, type ConfigIssue } from '../../config/load.js';
+import { configOption, parseCommand } from '../args.js';
 import { badUsage as usageError, type CommandIo } from '../io.js';
-
 
 /** CHECK_FORMATS lists the values `--format` accepts. */
 export const CHECK_FORMATS = ['text', 'json', 'github'] as const;
@@ -35,25 +34,8 @@ Examples:
 
 /** runCheck runs `yalb check` with the arguments after the command name and returns the exit code. */
 export async function runCheck(args: string[], io: CommandIo): Promise<number> {
-  let values: { config?: string | undefined; format?: string | undefined; help?: boolean | undefined };
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string', short: 'c' },
-        format: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    return badUsage(io, (err as Error).message);
-  }
-  if (values.help) {
-    io.out(usage);
-    return 0;
-  }
+  const values = parseCommand('check', args, io, usage, { ...configOption, format: { type: 'string' } });
+  if (typeof values === 'number') return values;
   const format = values.format ?? 'text';
   if (!isCheckFormat(format)) return badUsage(io, `unknown --format "${format}" (expected ${CHECK_FORMATS.join(', ')})`);
   const file = values.config ?? 'lb.yaml';

@@ -28,7 +28,7 @@ Example:
 
 /** runReload runs `yalb reload` and returns the exit code. */
 export async function runReload(args: string[], io: CommandIo): Promise<number> {
-  const target = parseControl('reload', args, io, usage, 30);
+  const target = parseControl({ name: 'reload', killOption: '-HUP', usage, defaultTimeoutS: 30 }, args, io);
   if (typeof target === 'number') return target;
   const { pid, pidFile, timeoutMs } = target;
   const before = readState(pidFile)?.seq ?? -1;

@@ -2,9 +2,9 @@
  * `yalb schema`: print the JSON Schema of lb.yaml, for editors and for
  * config/lb.schema.json. A pure command; src/cli.ts does the printing and exiting.
  */
-import { parseArgs } from 'node:util';
 import { lbJsonSchema } from '../../config/json-schema.js';
-import { badUsage, type CommandIo } from '../io.js';
+import { parseCommand } from '../args.js';
+import type { CommandIo } from '../io.js';
 
 /** usage is the help text of `yalb schema`. */
 export const usage = `Usage: yalb schema
@@ -21,16 +21,8 @@ Example:
 
 /** runSchema runs `yalb schema` with the arguments after the command name and returns the exit code. */
 export async function runSchema(args: string[], io: CommandIo): Promise<number> {
-  let help: boolean | undefined;
-  try {
-    ({ values: { help } } = parseArgs({ args, strict: true, allowPositionals: false, options: { help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    return badUsage(io, `schema: ${(err as Error).message}`, usage);
-  }
-  if (help) {
-    io.out(usage);
-    return 0;
-  }
+  const values = parseCommand('schema', args, io, usage, {});
+  if (typeof values === 'number') return values;
   io.out(JSON.stringify(lbJsonSchema(), null, 2));
   return 0;
 }

@@ -3,13 +3,13 @@
  * with a pid file, until SIGTERM / SIGINT.
  */
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createDaemon, type Daemon } from '../../daemon/daemon.js';
 import { reportToParent, spawnDetached, DETACHED_ENV } from '../../daemon/detach.js';
 import { installSignalHandlers } from '../../daemon/signals.js';
 import { isYalbError, YalbError } from '../../errors.js';
-import { badUsage, type CommandIo } from '../io.js';
-import { defaultPidFile, livePid, removePidFile, writePidFile, writeState } from '../pid-file.js';
+import { configOption, parseCommand } from '../args.js';
+import type { CommandIo } from '../io.js';
+import { defaultPidFile, inspectPidFile, removePidFile, unsureStartError, writePidFile, writeState } from '../pid-file.js';
 
 /** usage is the help text of `yalb start`. */
 export const usage = `Usage: yalb start [-c FILE] [--daemon] [--pid-file FILE] [--log-file FILE]
@@ -31,33 +31,29 @@ Examples:
   yalb start -c /etc/yalb/lb.yaml --daemon --log-file /var/log/yalb.log`;
 
 const options = {
-  config: { type: 'string', short: 'c' },
+  ...configOption,
   daemon: { type: 'boolean', short: 'd' },
   'pid-file': { type: 'string' },
   'log-file': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** runStart runs `yalb start`; resolves with the exit code once the daemon has stopped (or detached). */
 export async function runStart(args: string[], io: CommandIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, strict: true, allowPositionals: false, options }));
-  } catch (err) {
-    return badUsage(io, `start: ${(err as Error).message}`, usage);
-  }
-  if (values.help) {
-    io.out(usage);
-    return 0;
-  }
+  const values = parseCommand('start', args, io, usage, options);
+  if (typeof values === 'number') return values;
   const configPath = values.config ?? 'lb.yaml';
   const detachedChild = process.env[DETACHED_ENV] === '1';
   const pidFile = values['pid-file'] ?? (values.daemon || detachedChild ? defaultPidFile(configPath) : undefined);
 
   if (values.daemon && !detachedChild) {
-    const running = pidFile ? livePid(pidFile) : undefined;
-    if (running !== undefined) {
-      io.err(`yalb: already running (pid ${running}, ${pidFile}) (YALB_ERR_PID_FILE)`);
+    const held = pidFile ? inspectPidFile(pidFile) : undefined;
+    if (held?.kind === 'running') {
+      io.err(`yalb: already running (pid ${held.pid}, ${pidFile}) (YALB_ERR_PID_FILE)`);
+      return 1;
+    }
+    if (pidFile && held?.kind === 'unsure') {
+      const e = unsureStartError(pidFile, held.pid, held.reason);
+      io.err(`yalb: cannot start: ${e.message} (${e.code})`);
       return 1;
     }
     const childArgs = ['start', '-c', configPath, ...(pidFile ? ['--pid-file', pidFile] : []), ...(values['log-file'] ? ['--log-file', values['log-file']] : [])];
@@ -71,21 +67,27 @@ export async function runStart(args: string[], io: CommandIo): Promise<number> {
     }
   }
 
-  // While the first probes run, SIGHUP would kill the process and SIGUSR1
-  // would open the inspector: ignore both until the real handlers are in.
-  const ignore = () => {};
-  process.on('SIGHUP', ignore);
-  process.on('SIGUSR1', ignore);
+  // From here on a signal must not kill the process: createDaemon opens the
+  // listener well before it returns (admin API, watcher, a reload check
+  // follow), and a SIGTERM in that window must drain like any other.
+  const startup = holdSignalsDuringStartup();
   let daemon: Daemon;
   try {
-    const running = pidFile ? livePid(pidFile) : undefined;
-    if (running !== undefined) throw new YalbError('YALB_ERR_PID_FILE', `already running (pid ${running}, ${pidFile})`);
-    daemon = await createDaemon({ configPath, logFile: values['log-file'] });
+    if (pidFile) refuseHeldPidFile(pidFile);
+    const created = createDaemon({ configPath, logFile: values['log-file'] });
+    const first = await Promise.race([created, startup.forced]);
+    if (typeof first === 'string') {
+      // The daemon may still come up; the process exits before it serves.
+      startup.release();
+      created.catch(() => {});
+      const message = `${first} again during start-up: exiting without waiting for it to finish`;
+      if (!reportToParent({ ready: false, error: message })) io.err(`yalb: ${message}`);
+      return 1;
+    }
+    daemon = first;
   } catch (err) {
+    startup.release();
     return startFailed(err, io);
-  } finally {
-    process.off('SIGHUP', ignore);
-    process.off('SIGUSR1', ignore);
   }
 
   let seq = 0;
@@ -96,7 +98,9 @@ export async function runStart(args: string[], io: CommandIo): Promise<number> {
     if (pidFile) removePidFile(pidFile);
     resolveExit(code);
   };
-  // Handlers first: a SIGTERM that arrives while the pid file is written must drain, not kill.
+  // The real handlers go in, and the start-up ones out, in the same tick:
+  // no signal can fall between them. A SIGTERM that arrives while the pid
+  // file is written drains too.
   const remove = installSignalHandlers(daemon, {
     stopped: () => finish(0),
     forced: () => finish(1),
@@ -109,6 +113,7 @@ export async function runStart(args: string[], io: CommandIo): Promise<number> {
       }
     },
   });
+  const pending = startup.release();
   if (pidFile) {
     try {
       writePidFile(pidFile);
@@ -120,7 +125,64 @@ export async function runStart(args: string[], io: CommandIo): Promise<number> {
     }
   }
   reportToParent({ ready: true, pid: process.pid });
+  if (pending) {
+    // Deliver it again, now to the real handlers: drain and exit 0, and a
+    // second one still stops at once.
+    daemon.log.info(`${pending} arrived during start-up`);
+    process.kill(process.pid, pending);
+  }
   return exit;
+}
+
+/**
+ * refuseHeldPidFile throws YALB_ERR_PID_FILE when the pid file names the
+ * running daemon ("already running …"), or a live pid that it cannot prove
+ * to be the daemon. A missing or stale file is fine: writePidFile replaces it.
+ */
+function refuseHeldPidFile(pidFile: string): void {
+  const held = inspectPidFile(pidFile);
+  if (held.kind === 'running') throw new YalbError('YALB_ERR_PID_FILE', `already running (pid ${held.pid}, ${pidFile})`);
+  if (held.kind === 'unsure') throw unsureStartError(pidFile, held.pid, held.reason);
+}
+
+/** StartupSignals is the signal policy while the daemon is being created. */
+interface StartupSignals {
+  /** forced resolves with the signal name when a second SIGTERM/SIGINT arrives during start-up. */
+  forced: Promise<NodeJS.Signals>;
+  /** release removes the start-up handlers and returns the first SIGTERM/SIGINT that arrived, if any. */
+  release: () => NodeJS.Signals | undefined;
+}
+
+/**
+ * holdSignalsDuringStartup installs the start-up signal policy: the first
+ * SIGTERM or SIGINT is remembered, to drain once the daemon exists; a
+ * second one ends the start-up at once (exit 1). SIGHUP would kill the
+ * process and SIGUSR1 would open the inspector, so both are ignored until
+ * the real handlers are in.
+ */
+function holdSignalsDuringStartup(): StartupSignals {
+  let pending: NodeJS.Signals | undefined;
+  let force: (signal: NodeJS.Signals) => void = () => {};
+  const forced = new Promise<NodeJS.Signals>((r) => { force = r; });
+  const stop = (signal: NodeJS.Signals) => {
+    if (pending) force(signal);
+    else pending = signal;
+  };
+  const ignore = () => {};
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', ignore);
+  process.on('SIGUSR1', ignore);
+  return {
+    forced,
+    release: () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      process.off('SIGHUP', ignore);
+      process.off('SIGUSR1', ignore);
+      return pending;
+    },
+  };
 }
 
 function startFailed(err: unknown, io: CommandIo): number {

@@ -2,11 +2,11 @@
  * `yalb status`: read the admin API named in the config and print the pool
  * as a table (or the raw JSON with --json).
  */
-import http from 'node:http';
-import { parseArgs } from 'node:util';
+import type { StatusDocument } from '../../admin/status.js';
 import { formatListen } from '../../config/address.js';
 import { formatIssue, loadConfig } from '../../config/load.js';
-import { badUsage, type CommandIo } from '../io.js';
+import { configOption, parseCommand } from '../args.js';
+import type { CommandIo } from '../io.js';
 
 /** usage is the help text of `yalb status`. */
 export const usage = `Usage: yalb status [-c FILE] [--json]
@@ -23,28 +23,28 @@ Options:
 Example:
   yalb status -c /etc/yalb/lb.yaml`;
 
-interface StatusDoc {
-  version: string;
-  pid: number;
-  uptimeSeconds: number;
-  listen: string;
-  strategy: string;
-  generation: number;
-  lastReload: { ok: boolean; at: string; errors?: string[] } | null;
-  backends: Array<{ url: string; state: string; reason: string; weight: number; inFlight: number; requests: number; failures: number; lastProbe: { ok: boolean; reason: string; at: string } | null }>;
+/**
+ * get fetches `url` with the admin token, if any, and reads the whole body;
+ * bounded to 5 s in all (connect, answer and body).
+ */
+async function get(url: string, token: string | undefined): Promise<{ status: number; body: string }> {
+  try {
+    const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5000) });
+    return { status: res.status, body: await res.text() };
+  } catch (err) {
+    throw new Error(fetchFailure(err));
+  }
 }
 
-function get(url: string, token: string | undefined): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-  });
+/**
+ * fetchFailure says why a fetch failed. fetch reports every network error
+ * as "fetch failed" with the socket error ("connect ECONNREFUSED …") in
+ * `cause`, and the end of its AbortSignal.timeout as a TimeoutError.
+ */
+function fetchFailure(err: unknown): string {
+  const e = err as (Error & { cause?: { message?: string } }) | undefined;
+  if (e?.name === 'TimeoutError') return 'timed out';
+  return e?.cause?.message ?? e?.message ?? String(err);
 }
 
 /** table renders rows as aligned columns. */
@@ -55,19 +55,8 @@ export function table(rows: string[][]): string {
 
 /** runStatus runs `yalb status` and returns the exit code. */
 export async function runStatus(args: string[], io: CommandIo): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args, strict: true, allowPositionals: false,
-      options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (err) {
-    return badUsage(io, `status: ${(err as Error).message}`, usage);
-  }
-  if (values.help) {
-    io.out(usage);
-    return 0;
-  }
+  const values = parseCommand('status', args, io, usage, { ...configOption, json: { type: 'boolean' } });
+  if (typeof values === 'number') return values;
   const file = values.config ?? 'lb.yaml';
   const loaded = await loadConfig(file);
   if (!loaded.ok) {
@@ -96,10 +85,10 @@ export async function runStatus(args: string[], io: CommandIo): Promise<number> 
     io.out(res.body.trimEnd());
     return 0;
   }
-  const s = JSON.parse(res.body) as StatusDoc;
+  const s = JSON.parse(res.body) as StatusDocument;
   const reload = s.lastReload ? `${s.lastReload.ok ? 'ok' : 'FAILED'} at ${s.lastReload.at}` : 'none since start';
   io.out(`yalb ${s.version}, pid ${s.pid}, up ${s.uptimeSeconds}s, listening on ${s.listen}, strategy ${s.strategy}, generation ${s.generation}, last reload: ${reload}`);
-  for (const e of s.lastReload?.errors ?? []) io.out(`  ${e}`);
+  if (s.lastReload && !s.lastReload.ok) for (const e of s.lastReload.errors) io.out(`  ${e}`);
   const rows = [['BACKEND', 'STATE', 'REASON', 'WEIGHT', 'IN FLIGHT', 'REQUESTS', 'FAILURES', 'LAST PROBE']];
   for (const b of s.backends) {
     rows.push([b.url, b.state, b.reason, String(b.weight), String(b.inFlight), String(b.requests), String(b.failures),

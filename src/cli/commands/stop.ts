@@ -4,7 +4,7 @@
  */
 import { parseControl, waitUntil } from '../control.js';
 import type { CommandIo } from '../io.js';
-import { isAlive } from '../pid-file.js';
+import { isSameProcess } from '../pid-file.js';
 
 /** usage is the help text of `yalb stop`. */
 export const usage = `Usage: yalb stop [-c FILE] [--pid-file FILE] [--timeout SECONDS]
@@ -23,9 +23,9 @@ Example:
 
 /** runStop runs `yalb stop` and returns the exit code. */
 export async function runStop(args: string[], io: CommandIo): Promise<number> {
-  const target = parseControl('stop', args, io, usage, 20);
+  const target = parseControl({ name: 'stop', killOption: '', usage, defaultTimeoutS: 20 }, args, io);
   if (typeof target === 'number') return target;
-  const { pid, timeoutMs } = target;
+  const { pid, identity, timeoutMs } = target;
   const started = Date.now();
   try {
     process.kill(pid, 'SIGTERM');
@@ -33,7 +33,9 @@ export async function runStop(args: string[], io: CommandIo): Promise<number> {
     io.err(`yalb: cannot signal pid ${pid}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (YALB_ERR_NOT_RUNNING)`);
     return 1;
   }
-  const gone = await waitUntil(() => (isAlive(pid) ? undefined : true), timeoutMs);
+  // Gone means: no live process with this pid and start time. A later
+  // process that reuses the pid while we wait does not keep us waiting.
+  const gone = await waitUntil(() => (isSameProcess(pid, identity) ? undefined : true), timeoutMs);
   if (!gone) {
     io.err(`yalb: pid ${pid} is still running after ${timeoutMs / 1000}s (still draining?)`);
     return 1;
