@@ -47,6 +47,15 @@ async function impostor(t: Teardown, dir: string): Promise<ChildProcess & { pid:
   return child as ChildProcess & { pid: number };
 }
 
+/** startSetup gives a start test a backend, an lb.yaml on a free port, a pid file path and a live impostor process. */
+async function startSetup(t: Teardown): Promise<{ dir: string; file: string; pidFile: string; other: ChildProcess & { pid: number } }> {
+  const [b1] = await startBackends(t, 1);
+  const dir = tempDir(t);
+  const file = path.join(dir, 'lb.yaml');
+  writeFileSync(file, `listen: 127.0.0.1:${await deadPort()}\nbackends:\n  - url: ${b1!.url}\n`);
+  return { dir, file, pidFile: path.join(dir, 'yalb.pid'), other: await impostor(t, dir) };
+}
+
 test('stop and reload refuse a live pid whose identity file is missing or names another pid, and signal nothing', { skip: !hasProc && 'needs /proc' }, async (t) => {
   const dir = tempDir(t);
   const pidFile = path.join(dir, 'yalb.pid');
@@ -104,12 +113,7 @@ test('stop and reload treat a pid whose start time differs as a recycled pid: no
 });
 
 test('start refuses a pid file without an identity file that names a live process', { skip: !hasProc && 'needs /proc' }, async (t) => {
-  const [b1] = await startBackends(t, 1);
-  const dir = tempDir(t);
-  const file = path.join(dir, 'lb.yaml');
-  const pidFile = path.join(dir, 'yalb.pid');
-  writeFileSync(file, `listen: 127.0.0.1:${await deadPort()}\nbackends:\n  - url: ${b1!.url}\n`);
-  const other = await impostor(t, dir);
+  const { dir, file, pidFile, other } = await startSetup(t);
   writeFileSync(pidFile, `${other.pid}\n`);
   const why = `${pidFile} names pid ${other.pid}, which is running, but its identity file ${pidFile}.id is missing or does not match, `
     + `so it cannot be told apart from another program that reuses the pid. Check it with \`ps -p ${other.pid} -o pid,lstart,args\`: `
@@ -127,12 +131,7 @@ test('start refuses a pid file without an identity file that names a live proces
 });
 
 test('start takes over a pid file whose pid is now another process, and leaves that process alone', { skip: !hasProc && 'needs /proc' }, async (t) => {
-  const [b1] = await startBackends(t, 1);
-  const dir = tempDir(t);
-  const file = path.join(dir, 'lb.yaml');
-  const pidFile = path.join(dir, 'yalb.pid');
-  writeFileSync(file, `listen: 127.0.0.1:${await deadPort()}\nbackends:\n  - url: ${b1!.url}\n`);
-  const other = await impostor(t, dir);
+  const { dir, file, pidFile, other } = await startSetup(t);
   const idFile = identityFile(pidFile);
   writeFileSync(pidFile, `${other.pid}\n`);
   writeFileSync(idFile, `yalb pid=${other.pid} start=${Number(startTicks(other.pid)) + 1} boot=${bootId()}\n`);
