@@ -105,13 +105,15 @@ export class Pool implements HealthSink {
 
   /**
    * end records how an attempt on `b` ended: failures count, and passive
-   * health checks (outlier ejection) hear every verdict but `aborted`.
+   * health checks (outlier ejection), when on, hear every verdict but
+   * `aborted`. `reason` names a failure (unused for `ok`).
    */
   end(b: Backend, verdict: AttemptVerdict, reason: string): void {
     const t = b.traffic;
     t.inFlight--;
     if (verdict === 'failed') t.failures++;
-    if (verdict !== 'aborted') this.reportOutcome(b, verdict === 'ok', reason);
+    // Passive checks off: skip the refresh a report costs (an O(n) panic check per request).
+    if (verdict !== 'aborted' && this.description.passive.consecutiveFailures > 0) this.reportOutcome(b, verdict === 'ok', reason);
     if (t.inFlight === 0) this.registry.released(b.url);
   }
 

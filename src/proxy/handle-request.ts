@@ -162,7 +162,8 @@ export class ProxyHandler {
       try {
         outcome = await engine.forward(req, res, b.url, { body, timeouts: s.timeouts, setCookie });
       } finally {
-        pool.end(b, verdictOf(outcome), failureOf(outcome));
+        const verdict = verdictOf(outcome);
+        pool.end(b, verdict, verdict === 'ok' ? '' : failureOf(outcome)); // no string built for a success
         if (retryHeld) {
           budget.releaseRetry();
           retryHeld = false;
