@@ -17,6 +17,11 @@ export const STRATEGY_NAMES = [
 /** StrategyName is one of STRATEGY_NAMES. */
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
+/** ENGINE_NAMES lists every value `engine:` accepts: how HTTP requests reach backends. */
+export const ENGINE_NAMES = ['undici', 'http-proxy-3'] as const;
+/** EngineName is one of ENGINE_NAMES. */
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
 const duration = (what: string) =>
   z.union([
     z.int().nonnegative(),
@@ -173,6 +178,8 @@ export const LbConfigSchema = z.strictObject({
     .meta({ description: 'Where the balancer listens: "host:port", or a bare port for all interfaces (default 127.0.0.1:3030).' }),
   strategy: z.enum(STRATEGY_NAMES).default('round-robin')
     .describe('How a backend is picked for each request (default round-robin).'),
+  engine: z.enum(ENGINE_NAMES).default('undici')
+    .describe('How HTTP requests reach backends: undici (faster, as measured by npm run bench) or http-proxy-3; WebSocket upgrades always use http-proxy-3 (default undici).'),
   hashKey: z.string().regex(new RegExp(HASH_KEY_PATTERN), { error: 'hashKey: expected ip, header:NAME, cookie:NAME or query:NAME' })
     .transform((v): HashKey => parseHashKey(v) as HashKey).optional()
     .describe('strategy hash only: what to hash; ip | header:NAME | cookie:NAME | query:NAME (default ip).'),

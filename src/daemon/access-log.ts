@@ -17,7 +17,8 @@ function clientOf(r: RequestRecord): string {
 }
 
 function bytesOf(r: RequestRecord): number | undefined {
-  const len = Number(r.res.getHeader('content-length'));
+  if (r.bytes !== undefined) return r.bytes;
+  const len = Number(r.res.getHeader('content-length')); // a 5xx yalb wrote itself
   return Number.isFinite(len) ? len : undefined;
 }
 

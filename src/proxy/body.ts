@@ -27,6 +27,15 @@ export class RequestBody {
     this.#buffered = buffered;
   }
 
+  /**
+   * buffered is the whole body when it was read into memory (an empty
+   * buffer for a request without one), so an engine can send the bytes
+   * themselves; undefined for a body that streams.
+   */
+  get buffered(): Buffer | undefined {
+    return this.#buffered;
+  }
+
   /** replayable tells whether the body can still be sent (again) in full. */
   get replayable(): boolean {
     return this.#buffered !== undefined || !this.#consumed;

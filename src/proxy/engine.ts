@@ -7,20 +7,24 @@
  * library object; response header rules and the sticky cookie are applied
  * by shapeResponseHeaders() (response.ts), which every engine calls.
  *
- * An engine is chosen per generation (a reload can switch it); generations
+ * An engine is chosen per generation by `engine:` in lb.yaml (a reload can
+ * switch it); generations
  * that name the same engine share one instance, so kept backends keep their
  * pooled connections across a reload.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.js';
+import type { EngineName } from '../config/schema.js';
 import type { RequestBody } from './body.js';
 import { createHttpProxy3Engine } from './engines/http-proxy-3.js';
+import { createUndiciEngine } from './engines/undici.js';
 
 /**
  * AttemptOutcome is how one attempt on one backend ended:
  * - `response`: the backend answered; `complete` is false when the answer
- *   was cut short (by the backend) after it started.
+ *   was cut short (by the backend) after it started; `length` is its
+ *   Content-Length when it declared one (for the access log).
  * - `connect-failed`: no connection was made; the backend saw nothing.
  * - `sent-failed`: the connection broke after the request may have reached
  *   the backend, before any answer; `reused` tells that the connection was
@@ -31,7 +35,7 @@ import { createHttpProxy3Engine } from './engines/http-proxy-3.js';
  * - `client-abort`: the client went away first; not the backend's fault.
  */
 export type AttemptOutcome =
-  | { kind: 'response'; status: number; complete: boolean }
+  | { kind: 'response'; status: number; complete: boolean; length?: number | undefined }
   | { kind: 'connect-failed'; code: string }
   | { kind: 'sent-failed'; code: string; reused: boolean }
   | { kind: 'timeout'; phase: 'response' | 'idle' }
@@ -76,14 +80,7 @@ export interface Engine {
   close(): void;
 }
 
-/** ENGINE_NAMES lists the engines yalb has. */
-export const ENGINE_NAMES = ['http-proxy-3'] as const;
-/** EngineName is one of ENGINE_NAMES. */
-export type EngineName = (typeof ENGINE_NAMES)[number];
-
-const factories = {
-  'http-proxy-3': createHttpProxy3Engine,
-} as const satisfies Record<EngineName, (log: Logger) => Engine>;
+export type { EngineName } from '../config/schema.js';
 
 /**
  * Engines holds one instance per engine name for a daemon: generations that
@@ -101,10 +98,18 @@ export class Engines {
   get(name: EngineName): Engine {
     let e = this.#made.get(name);
     if (!e) {
-      e = factories[name](this.#log);
+      e = this.#create(name);
       this.#made.set(name, e);
     }
     return e;
+  }
+
+  #create(name: EngineName): Engine {
+    switch (name) {
+      case 'http-proxy-3': return createHttpProxy3Engine(this.#log);
+      // WebSocket upgrades always go through http-proxy-3.
+      case 'undici': return createUndiciEngine((...a) => this.get('http-proxy-3').upgrade(...a));
+    }
   }
 
   /** retain passes retain(urls) to every engine made so far. */

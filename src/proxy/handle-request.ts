@@ -30,6 +30,8 @@ export interface RequestRecord {
   retries: number;
   durationMs: number;
   failure: FailureKind | undefined;
+  /** bytes: the response's declared Content-Length, when the backend gave one. */
+  bytes?: number | undefined;
 }
 
 /** ProxyObserver hears about finished requests and retries (metrics, access log). */
@@ -182,8 +184,8 @@ export class ProxyHandler {
       }
       if (d.action === 'done') {
         if (outcome.kind === 'client-abort') return fail('client-abort', b, p.attempts, retries);
-        const status = outcome.kind === 'response' ? outcome.status : 0;
-        return { status, backend: b.url, attempts: p.attempts, retries, failure: undefined };
+        if (outcome.kind !== 'response') return { status: 0, backend: b.url, attempts: p.attempts, retries, failure: undefined };
+        return { status: outcome.status, backend: b.url, attempts: p.attempts, retries, failure: undefined, bytes: outcome.length };
       }
       if (d.action === 'fail') return fail(failKind(d.kind), b, p.attempts, retries);
       const reason = outcome.kind === 'connect-failed' ? 'connect' : outcome.kind === 'timeout' ? 'timeout' : 'reset';

@@ -1,10 +1,14 @@
 /**
- * The one response step every engine calls before a backend's answer goes
- * to the client: hop-by-hop headers removed, Connection set for the
- * client's connection, and the sticky cookie appended.
+ * The response rules every engine applies before a backend's answer goes
+ * to the client, in one module: hop-by-hop headers (and those the backend's
+ * Connection header names) removed, Connection set for the client's
+ * connection, and the sticky cookie appended. Two shapes of the same step:
+ * http-proxy-3 writes from Node's header object; the undici engine writes
+ * the backend's raw header list, which keeps each name's case and every
+ * repeated header (Set-Cookie) as sent.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { prepareResponseHeaders } from './headers.js';
+import { HOP_BY_HOP, prepareResponseHeaders } from './headers.js';
 
 /** shapeResponseHeaders rewrites a backend's response headers in place for the client. */
 export function shapeResponseHeaders(headers: IncomingHttpHeaders, clientKeepsAlive: boolean, setCookie: string | undefined): void {
@@ -13,4 +17,38 @@ export function shapeResponseHeaders(headers: IncomingHttpHeaders, clientKeepsAl
     const prior = headers['set-cookie'];
     headers['set-cookie'] = prior ? [...prior, setCookie] : [setCookie];
   }
+}
+
+const HOP = new Set<string>(HOP_BY_HOP);
+
+/** text reads a raw header name or value as HTTP/1.1 bytes (latin1). */
+const text = (v: Buffer | string | undefined): string => (v === undefined ? '' : typeof v === 'string' ? v : v.toString('latin1'));
+
+/**
+ * shapeRawResponseHeaders turns a backend's raw header list (name, value,
+ * name, value…, as undici hands it over) into the flat list to pass to
+ * `res.writeHead`: the same rules as shapeResponseHeaders, with names in the
+ * case the backend sent them. One pass to find Connection, one to copy.
+ */
+export function shapeRawResponseHeaders(raw: ReadonlyArray<Buffer | string>, clientKeepsAlive: boolean, setCookie: string | undefined): string[] {
+  const out: string[] = [];
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = text(raw[i]);
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      for (const token of text(raw[i + 1]).split(',')) {
+        const t = token.trim().toLowerCase();
+        if (t) (named ??= new Set()).add(t);
+      }
+    }
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = text(raw[i]);
+    const lower = name.toLowerCase();
+    if (HOP.has(lower) || named?.has(lower)) continue;
+    out.push(name, text(raw[i + 1]));
+  }
+  out.push('connection', clientKeepsAlive ? 'keep-alive' : 'close');
+  if (setCookie) out.push('set-cookie', setCookie);
+  return out;
 }

@@ -36,9 +36,9 @@ export interface RouteHolder {
   readonly current: Route;
 }
 
-/** engineNameOf is the engine a config asks for (one engine so far; the performance issue adds `engine:`). */
-export function engineNameOf(_cfg: LbConfig): EngineName {
-  return 'http-proxy-3';
+/** engineNameOf is the engine a config asks for (`engine:`). */
+export function engineNameOf(cfg: LbConfig): EngineName {
+  return cfg.engine;
 }
 
 /** proxySettingsFrom derives the request path's settings from a validated config. */

@@ -22,6 +22,7 @@ export function configDiff(a: LbConfig, b: LbConfig): string[] {
     if (ob.drain !== nb.drain) out.push(`${url} ${nb.drain ? 'draining' : 'no longer draining'}`);
   }
   if (a.strategy !== b.strategy) out.push(`strategy ${a.strategy} → ${b.strategy}`);
+  if (a.engine !== b.engine) out.push(`engine ${a.engine} → ${b.engine}`);
   if (formatListen(a.listen) !== formatListen(b.listen)) out.push(`listen ${formatListen(a.listen)} → ${formatListen(b.listen)}`);
   const sections = ['hashKey', 'sticky', 'slowStart', 'trustedProxies', 'retry', 'timeouts', 'healthCheck', 'passive', 'accessLog', 'admin', 'log'] as const;
   for (const k of sections) {

@@ -44,13 +44,25 @@ export function yamlConfig(backends: string[], extra = ''): string {
   return `listen: 127.0.0.1:0\nbackends:\n${backends.map((u) => `  - url: ${u}\n`).join('')}${extra}`;
 }
 
+/**
+ * TEST_ENGINE is the engine the integration tests of the proxy run against:
+ * YALB_TEST_ENGINE when set (`npm test` runs them once per engine), else
+ * lb.yaml's default.
+ */
+export const TEST_ENGINE = process.env.YALB_TEST_ENGINE;
+
+/** withTestEngine adds `engine: TEST_ENGINE` to a config that names none. */
+export function withTestEngine(yaml: string): string {
+  return TEST_ENGINE && !/^engine:/m.test(yaml) ? `engine: ${TEST_ENGINE}\n${yaml}` : yaml;
+}
+
 /** startTestDaemon writes `yaml` to lb.yaml in a temp folder and starts a daemon on it, stopped in teardown. */
 export async function startTestDaemon(
   t: Teardown, yaml: string, opts: Partial<DaemonOptions> & { logs?: LogCapture; dir?: string } = {},
 ): Promise<{ daemon: Daemon; file: string; dir: string; url: string; logs: LogCapture }> {
   const dir = opts.dir ?? tempDir(t);
   const file = path.join(dir, 'lb.yaml');
-  writeFileSync(file, yaml);
+  writeFileSync(file, withTestEngine(yaml));
   const logs = opts.logs ?? new LogCapture();
   const log = createLogger({ level: 'debug', format: 'json', stream: logs.stream });
   const daemon = await createDaemon({ configPath: file, log, processMetrics: false, watchPollMs: 0, ...opts });

@@ -122,7 +122,8 @@ class Attempt {
   #resClosed(): void {
     const pr = this.proxyRes;
     if (pr && (this.res.writableFinished || this.backendCut)) {
-      this.settle({ kind: 'response', status: pr.statusCode ?? 0, complete: pr.complete && this.res.writableFinished });
+      const length = Number(pr.headers['content-length'] ?? Number.NaN);
+      this.settle({ kind: 'response', status: pr.statusCode ?? 0, complete: pr.complete && this.res.writableFinished, length: Number.isFinite(length) ? length : undefined });
     } else {
       // Closed before the response was finished, and not by the backend: the client went away.
       this.settle({ kind: 'client-abort' });
