@@ -178,7 +178,7 @@ export class ProxyHandler {
         res.destroy();
         return { status: res.statusCode, backend: b.url, attempts: p.attempts, retries, failure: undefined };
       }
-      const d = decide(outcome, p, { sameBackend: s.sameBackend, maxAttempts: s.maxAttempts });
+      const d = decide(outcome, p, s); // ProxySettings carries the RetryRules: no object per attempt
       if ((d.action === 'next-backend' || d.action === 'fail') && d.markDown) {
         pool.markDown(b, `${p.sameBackendRetries + 1} failed connects: ${failureOf(outcome)}`);
       }
