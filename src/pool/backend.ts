@@ -9,6 +9,7 @@
  *   requests, failures). Written only by Pool.begin() / Pool.end().
  * No I/O and no timers live here: time comes from an injected clock.
  */
+import type { StateJournal } from './state-journal.js';
 import { stickyId } from './sticky.js';
 
 /** BackendSpec is one backend as lb.yaml describes it (URL already normalised). */
@@ -33,8 +34,7 @@ export type BackendStateName = 'up' | 'down' | 'ejected' | 'draining';
  */
 export class BackendState {
   readonly url: string;
-  /** health is the active-check verdict; a backend starts up until its first probe says otherwise. */
-  health: HealthStatus = 'up';
+  #health: HealthStatus = 'up';
   /** probed becomes true after the first probe: the first result decides directly (no rise/fall). */
   probed = false;
   /** passes / fails count consecutive probe results (for rise / fall). */
@@ -45,18 +45,64 @@ export class BackendState {
   consecutiveFailures = 0;
   /** ejections counts how often this backend was ejected; the ejection time grows with it. */
   ejections = 0;
-  /** ejectedUntil is the clock time an ejection ends (0 = not ejected). */
-  ejectedUntil = 0;
+  #ejectedUntil = 0;
   /** ejectedForMs is how long the latest ejection lasts (for the log line when it ends). */
   ejectedForMs = 0;
-  /** upSince is when the backend last came up (for slow start); 0 = up since the start. */
-  upSince = 0;
+  #upSince = 0;
   reason = 'initial';
   since: number;
+  /**
+   * journal hears every change of health, ejectedUntil and upSince (see
+   * StateJournal): the registry's, or none for a state made on its own.
+   */
+  readonly journal: StateJournal | undefined;
 
-  constructor(url: string, now: number) {
+  constructor(url: string, now: number, journal?: StateJournal) {
     this.url = url;
     this.since = now;
+    this.journal = journal;
+  }
+
+  /** health is the active-check verdict; a backend starts up until its first probe says otherwise. A change is journaled. */
+  get health(): HealthStatus {
+    return this.#health;
+  }
+
+  set health(to: HealthStatus) {
+    if (to === this.#health) return;
+    this.#health = to;
+    this.journal?.record(this);
+  }
+
+  /** ejectedUntil is the clock time an ejection ends (0 = not ejected). A change is journaled. */
+  get ejectedUntil(): number {
+    return this.#ejectedUntil;
+  }
+
+  set ejectedUntil(at: number) {
+    if (at === this.#ejectedUntil) return;
+    this.#ejectedUntil = at;
+    this.journal?.record(this);
+  }
+
+  /** upSince is when the backend last came up (for slow start); 0 = up since the start. A change is journaled. */
+  get upSince(): number {
+    return this.#upSince;
+  }
+
+  set upSince(at: number) {
+    if (at === this.#upSince) return;
+    this.#upSince = at;
+    this.journal?.record(this);
+  }
+
+  /** toJSON keeps JSON.stringify(state) showing every field (three of them are accessors). */
+  toJSON(): Record<string, unknown> {
+    return {
+      url: this.url, health: this.health, probed: this.probed, passes: this.passes, fails: this.fails,
+      lastProbe: this.lastProbe, consecutiveFailures: this.consecutiveFailures, ejections: this.ejections,
+      ejectedUntil: this.ejectedUntil, ejectedForMs: this.ejectedForMs, upSince: this.upSince, reason: this.reason, since: this.since,
+    };
   }
 
   /** ejected tells whether a passive ejection is in force at `now`. */

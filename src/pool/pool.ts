@@ -6,7 +6,9 @@
  * through the HealthSink methods, live traffic through begin() / end(). Its
  * only mutable fields of its own are `serving` and `panic`, set by serve()
  * when the generation is committed: a pool being built reports probes but
- * never flips or logs panic mode.
+ * never flips or logs panic mode. (Its strategy's index and its count of
+ * healthy backends are caches, kept up to date from the registry's
+ * StateJournal.)
  */
 import type { HashKey, StrategyName } from '../config/schema.js';
 import { Backend, type BackendSpec } from './backend.js';
@@ -15,6 +17,7 @@ import {
 } from './health-state.js';
 import type { BackendRegistry } from './registry.js';
 import { findSticky, stickyIndex } from './sticky.js';
+import { EligibleSet } from './strategies/eligible-set.js';
 import { createStrategy } from './strategies/index.js';
 import type { PickContext, Strategy } from './strategies/strategy.js';
 
@@ -57,6 +60,13 @@ export class Pool implements HealthSink {
   readonly registry: BackendRegistry;
   readonly #strategy: Strategy;
   readonly #byUrl: Map<string, Backend>;
+  /**
+   * #healthy is the set of healthy, non-draining backends, kept from the
+   * registry's journal (O(1) per pick when nothing changed), and #total the
+   * number of non-draining ones: panic mode's share, without a scan per pick.
+   */
+  readonly #healthy: EligibleSet;
+  readonly #total: number;
   #stickyIndex: ReadonlyMap<string, Backend> | undefined;
   #serving = false;
   #panic = false;
@@ -69,7 +79,10 @@ export class Pool implements HealthSink {
       (spec) => new Backend(spec, registry.state(spec.url), registry.traffic(spec.url), { now, slowStartMs: description.slowStartMs }),
     );
     this.#byUrl = new Map(this.backends.map((b) => [b.url, b]));
-    this.#strategy = createStrategy(description.strategy).create(this.backends, { random: opts.random ?? Math.random });
+    const journal = registry.journal;
+    this.#strategy = createStrategy(description.strategy).create(this.backends, { random: opts.random ?? Math.random, journal });
+    this.#healthy = new EligibleSet(this.backends, journal);
+    this.#total = this.backends.reduce((n, b) => (b.draining ? n : n + 1), 0);
   }
 
   /** serving tells whether this generation is the one new requests use (set by serve()). */
@@ -101,6 +114,7 @@ export class Pool implements HealthSink {
   begin(b: Backend): void {
     b.traffic.inFlight++;
     b.traffic.requests++;
+    this.#strategy.onLoadChange?.(b);
   }
 
   /**
@@ -111,8 +125,9 @@ export class Pool implements HealthSink {
   end(b: Backend, verdict: AttemptVerdict, reason: string): void {
     const t = b.traffic;
     t.inFlight--;
+    this.#strategy.onLoadChange?.(b);
     if (verdict === 'failed') t.failures++;
-    // Passive checks off: skip the refresh a report costs (an O(n) panic check per request).
+    // Passive checks off: skip the report and the refresh it costs.
     if (verdict !== 'aborted' && this.description.passive.consecutiveFailures > 0) this.reportOutcome(b, verdict === 'ok', reason);
     if (t.inFlight === 0) this.registry.released(b.url);
   }
@@ -152,7 +167,9 @@ export class Pool implements HealthSink {
    * whose time is over end (the backend returns on probation), and panic
    * mode starts or ends. The pool has no timers, so this runs on every pick
    * and every reported result; the daemon may also call it before showing
-   * /status. O(n) in the number of backends.
+   * /status. O(1) when no ejection is due and no state changed since the
+   * last call; O(n) when an ejection is due (registry.nextEjectionEnd),
+   * O(k) after k journaled state changes.
    */
   refresh(): void {
     this.#refresh();
@@ -194,15 +211,11 @@ export class Pool implements HealthSink {
     return panic;
   }
 
+  /** #healthyCount counts the non-draining backends and the healthy ones among them (O(1) when nothing changed). */
   #healthyCount(): { healthy: number; total: number } {
-    let total = 0;
-    let healthy = 0;
-    for (const b of this.backends) {
-      if (b.draining) continue;
-      total++;
-      if (b.healthy) healthy++;
-    }
-    return { healthy, total };
+    const set = this.#healthy;
+    set.sync(false);
+    return { healthy: set.count, total: this.#total };
   }
 
   /** panicking tells whether fewer than panicBelow of the (non-draining) backends are healthy. */

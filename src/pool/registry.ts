@@ -5,10 +5,13 @@
  * owned by the daemon and passed in instead of a package global). The two
  * parts of the state (BackendState: health; BackendTraffic: live counters)
  * are kept in separate maps, so a cluster primary can own the first and each
- * worker the second.
+ * worker the second. The registry also owns the journal its states record
+ * their changes in (see StateJournal), which every Pool built on it hands to
+ * its strategy: two registries, two daemons, share nothing.
  */
 import { BackendState, BackendTraffic } from './backend.js';
 import type { Transition } from './health-state.js';
+import { StateJournal } from './state-journal.js';
 
 /** RegistryOptions inject the clock and the listener for state changes. */
 export interface RegistryOptions {
@@ -20,6 +23,8 @@ export interface RegistryOptions {
 /** BackendRegistry maps a backend URL to its BackendState and BackendTraffic. */
 export class BackendRegistry {
   readonly now: () => number;
+  /** journal lists the changes of this registry's states (every state it creates records into it). */
+  readonly journal = new StateJournal();
   readonly #states = new Map<string, BackendState>();
   readonly #traffic = new Map<string, BackendTraffic>();
   readonly #onTransition: (t: Transition) => void;
@@ -43,7 +48,7 @@ export class BackendRegistry {
   state(url: string): BackendState {
     let s = this.#states.get(url);
     if (!s) {
-      s = new BackendState(url, this.now());
+      s = new BackendState(url, this.now(), this.journal);
       this.#states.set(url, s);
       this.#traffic.set(url, new BackendTraffic());
     }

@@ -16,10 +16,16 @@
  * ring that changed with time would move keys all the time).
  *
  * Cost per pick: one string hash of the key (O(key length)) plus a binary
- * search, O(log P) over P = 160 × total weight points; the walk past
- * ineligible backends is O(P) in the worst case (nearly all backends out).
+ * search, O(log P) over P = 160 × total weight points (at most about a
+ * million). The walk past ineligible backends does not visit their points:
+ * a BitSet over the ring marks the points of eligible backends (kept in step
+ * with an EligibleSet), and the next live point is its successor query,
+ * O(log32 P); only points of the request's tried backends are stepped over
+ * one by one. A backend going down or up is only noted (O(1)); the next walk
+ * flips the P/n points of the backends whose state differs from the marks
+ * (a backend that went down and came back between two walks costs nothing).
  * Build: O(P log P). A request without a key (ctx.key undefined) falls back
- * to plain round robin.
+ * to round robin.
  *
  * The hash is FNV-1a 32 over UTF-16 code units followed by murmur3's fmix32
  * finaliser (FNV-1a alone clusters points for strings that differ only in
@@ -28,8 +34,11 @@
  * hash takes about 15 ns for an IPv4 address.
  */
 import type { Backend } from '../backend.js';
+import type { StateJournal } from '../state-journal.js';
+import { BitSet } from './bit-set.js';
+import { EligibleSet } from './eligible-set.js';
 import { roundRobin } from './round-robin.js';
-import { isEligible, type PickContext, type Strategy, type StrategyFactory } from './strategy.js';
+import { isEligible, type PickContext, type Strategy, type StrategyFactory, type StrategyOptions } from './strategy.js';
 
 /** POINTS_PER_WEIGHT is the number of ring points per unit of weight (ketama uses 160 per server). */
 const POINTS_PER_WEIGHT = 160;
@@ -85,10 +94,16 @@ function pointHash(state: number, i: number): number {
   return fmix32(h);
 }
 
-/** Ring is the sorted ring: points[k] is a position, owners[k] the index of its backend. */
+/**
+ * Ring is the sorted ring: points[k] is a position, owners[k] the index of
+ * its backend; byOwner lists the ring indexes of backend i's points at
+ * byOwner[ownerStart[i]] up to byOwner[ownerStart[i + 1]].
+ */
 interface Ring {
   points: Uint32Array;
   owners: Uint32Array;
+  ownerStart: Uint32Array;
+  byOwner: Uint32Array;
 }
 
 function buildRing(backends: readonly Backend[]): Ring {
@@ -114,22 +129,40 @@ function buildRing(backends: readonly Backend[]): Ring {
     owners[i] = owner;
     points[i] = (v - owner) / OWNER_SPAN;
   }
-  return { points, owners };
+  const ownerStart = new Uint32Array(backends.length + 1);
+  for (let i = 0; i < backends.length; i++) ownerStart[i + 1] = (ownerStart[i] as number) + (counts[i] as number);
+  const fill = ownerStart.slice(0, backends.length);
+  const byOwner = new Uint32Array(size);
+  for (let k = 0; k < size; k++) {
+    const owner = owners[k] as number;
+    byOwner[fill[owner] as number] = k;
+    fill[owner] = (fill[owner] as number) + 1;
+  }
+  return { points, owners, ownerStart, byOwner };
 }
 
 class ConsistentHash implements Strategy {
   readonly #backends: readonly Backend[];
   readonly #ring: Ring;
-  /** #seen / #epoch mark backends already visited by one walk without clearing an array per pick. */
-  readonly #seen: Uint32Array;
-  #epoch = 0;
+  readonly #eligible: EligibleSet;
+  /** #live marks the ring indexes whose owner is in the EligibleSet. */
+  readonly #live: BitSet;
+  /** #lit[i] is 1 while backend i's points are marked in #live. */
+  readonly #lit: Uint8Array;
+  /** #stale lists the backends whose marks may differ from the EligibleSet (#queued[i] = 1 while listed). */
+  readonly #stale: number[] = [];
+  readonly #queued: Uint8Array;
   readonly #fallback: Strategy;
 
-  constructor(backends: readonly Backend[]) {
+  constructor(backends: readonly Backend[], journal: StateJournal | undefined) {
     this.#backends = backends;
     this.#ring = buildRing(backends);
-    this.#seen = new Uint32Array(backends.length);
-    this.#fallback = roundRobin.create(backends);
+    this.#live = new BitSet(this.#ring.points.length);
+    this.#lit = new Uint8Array(backends.length);
+    this.#queued = new Uint8Array(backends.length);
+    this.#eligible = new EligibleSet(backends, journal, (i) => this.#note(i));
+    for (let i = 0; i < backends.length; i++) this.#light(i);
+    this.#fallback = roundRobin.create(backends, { journal });
   }
 
   select(ctx: PickContext): Backend | undefined {
@@ -138,6 +171,7 @@ class ConsistentHash implements Strategy {
     const { points, owners } = this.#ring;
     const size = points.length;
     if (size === 0) return undefined;
+    this.#eligible.sync(ctx.panic === true);
     const h = hash32(ctx.key);
     let lo = 0;
     let hi = size;
@@ -146,36 +180,77 @@ class ConsistentHash implements Strategy {
       if ((points[mid] as number) < h) lo = mid + 1;
       else hi = mid;
     }
-    let idx = lo === size ? 0 : lo;
-    let owner = owners[idx] as number;
-    const first = backends[owner] as Backend;
+    const idx = lo === size ? 0 : lo;
+    const first = backends[owners[idx] as number] as Backend;
     if (isEligible(first, ctx)) return first;
-    return this.#walk(backends, ctx, idx, owner);
+    return this.#walk(ctx, idx);
   }
 
-  /** #walk goes clockwise from ring index `idx` to the first point of a distinct eligible backend. */
-  #walk(backends: readonly Backend[], ctx: PickContext, idx: number, owner: number): Backend | undefined {
-    const { owners } = this.#ring;
-    const size = owners.length;
-    const n = backends.length;
-    const seen = this.#seen;
-    if (++this.#epoch > 0xffffffff) {
-      seen.fill(0);
-      this.#epoch = 1;
+  /**
+   * #walk goes clockwise from ring index `idx` to the first point of an
+   * eligible backend: the same backend as visiting every point in turn,
+   * without visiting the points of ineligible ones.
+   */
+  #walk(ctx: PickContext, idx: number): Backend | undefined {
+    const backends = this.#backends;
+    const owners = this.#ring.owners;
+    const live = this.#live;
+    const eligible = this.#eligible;
+    const tried = ctx.tried;
+    const triedIn = tried.size === 0 ? 0 : eligible.triedMembers(tried);
+    if (eligible.count <= triedIn) return undefined;
+    for (const i of this.#stale) {
+      this.#queued[i] = 0;
+      this.#light(i);
     }
-    const epoch = this.#epoch;
-    seen[owner] = epoch;
-    let distinct = 1;
-    for (let step = 1; step < size && distinct < n; step++) {
-      idx = idx + 1 === size ? 0 : idx + 1;
-      owner = owners[idx] as number;
-      if (seen[owner] === epoch) continue;
-      seen[owner] = epoch;
-      distinct++;
+    this.#stale.length = 0;
+    // An untried eligible backend exists, so this ends after stepping over the tried ones' points.
+    for (;;) {
+      let k = live.next(idx + 1);
+      if (k < 0) k = live.next(0);
+      if (k < 0) return undefined;
+      const owner = owners[k] as number;
       const b = backends[owner] as Backend;
+      if (tried.size !== 0 && tried.has(b)) {
+        idx = k;
+        continue;
+      }
+      if (isEligible(b, ctx)) return b;
+      // Cannot happen while every write to health is journaled; if it does, trust isEligible.
+      eligible.recheck(owner);
+      return this.#scan(ctx, idx);
+    }
+  }
+
+  /** #scan visits every point clockwise from `idx`: the O(P) fallback should the set ever disagree with isEligible. */
+  #scan(ctx: PickContext, idx: number): Backend | undefined {
+    const owners = this.#ring.owners;
+    for (let step = 1; step < owners.length; step++) {
+      const b = this.#backends[owners[(idx + step) % owners.length] as number] as Backend;
       if (isEligible(b, ctx)) return b;
     }
     return undefined;
+  }
+
+  /** #note lists backend i for the next walk to bring its marks up to date. */
+  #note(i: number): void {
+    if (this.#queued[i] === 1) return;
+    this.#queued[i] = 1;
+    this.#stale.push(i);
+  }
+
+  /** #light marks or unmarks backend i's ring points to match the EligibleSet. */
+  #light(i: number): void {
+    const on = this.#eligible.has(i);
+    if ((this.#lit[i] === 1) === on) return;
+    this.#lit[i] = on ? 1 : 0;
+    const { ownerStart, byOwner } = this.#ring;
+    const live = this.#live;
+    const end = ownerStart[i + 1] as number;
+    for (let k = ownerStart[i] as number; k < end; k++) {
+      if (on) live.add(byOwner[k] as number);
+      else live.delete(byOwner[k] as number);
+    }
   }
 }
 
@@ -183,12 +258,12 @@ class ConsistentHash implements Strategy {
 export const ipHash = {
   name: 'ip-hash',
   hashes: true,
-  create: (backends: readonly Backend[]) => new ConsistentHash(backends),
+  create: (backends: readonly Backend[], options: StrategyOptions = {}) => new ConsistentHash(backends, options.journal),
 } satisfies StrategyFactory;
 
 /** hash is the `hash` strategy factory: the consistent-hash ring keyed by `hashKey` (ip, header, cookie or query). */
 export const hash = {
   name: 'hash',
   hashes: true,
-  create: (backends: readonly Backend[]) => new ConsistentHash(backends),
+  create: (backends: readonly Backend[], options: StrategyOptions = {}) => new ConsistentHash(backends, options.journal),
 } satisfies StrategyFactory;

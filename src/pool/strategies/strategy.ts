@@ -5,6 +5,7 @@
  * backend for which `isEligible` holds.
  */
 import type { Backend } from '../backend.js';
+import type { StateJournal } from '../state-journal.js';
 
 /** PickContext carries what one pick needs besides the backends. */
 export interface PickContext {
@@ -19,11 +20,27 @@ export interface PickContext {
 /** Strategy picks one backend of the generation it was created for, or undefined when none is eligible. */
 export interface Strategy {
   select(ctx: PickContext): Backend | undefined;
+  /**
+   * onLoadChange, when a strategy has it, hears that `b.traffic.inFlight`
+   * just changed: Pool.begin() and Pool.end() call it, so a strategy that
+   * indexes backends by load (least-connections) can move `b` in O(log n)
+   * instead of scanning every backend on each pick.
+   */
+  onLoadChange?(b: Backend): void;
 }
 
-/** StrategyOptions are the lb.yaml settings a strategy may need. */
+/** StrategyOptions are what a strategy may need besides its backends. */
 export interface StrategyOptions {
+  /** random draws in [0, 1) (random-two); tests pass a seeded one. */
   random?: () => number;
+  /**
+   * journal is where the backends' states record their changes (the
+   * registry's; every backend's state must record into it), the one thing
+   * a strategy reads to keep its index of eligible backends up to date.
+   * Without it the strategy re-checks every backend on each pick (O(n);
+   * for backends made outside a registry, as unit tests do).
+   */
+  journal?: StateJournal | undefined;
 }
 
 /** StrategyFactory creates a strategy bound to one generation's backends. */
