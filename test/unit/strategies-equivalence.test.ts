@@ -17,17 +17,8 @@ import { hash } from '../../src/pool/strategies/hash.js';
 import { createStrategy } from '../../src/pool/strategies/index.js';
 import { isEligible, type PickContext, type Strategy } from '../../src/pool/strategies/strategy.js';
 import { makeFakePool } from '../helpers/fake-pool.js';
+import { mulberry32 } from '../helpers/random.js';
 
-/** mulberry32 is a small seeded PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** ReferenceRoundRobin is the O(n) rotation round-robin.ts had before the index. */
 class ReferenceRoundRobin implements Strategy {

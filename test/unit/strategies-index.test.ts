@@ -8,16 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BitSet } from '../../src/pool/strategies/bit-set.js';
 import { KineticTournament } from '../../src/pool/strategies/kinetic-tournament.js';
+import { mulberry32 } from '../helpers/random.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('BitSet', () => {
   for (const size of [1, 31, 32, 33, 1025, 70_000]) {

@@ -12,18 +12,8 @@ import { Pool, type PoolDescription } from '../../src/pool/pool.js';
 import { BackendRegistry } from '../../src/pool/registry.js';
 import { createStrategy } from '../../src/pool/strategies/index.js';
 import type { PickContext } from '../../src/pool/strategies/strategy.js';
+import { mulberry32 } from '../helpers/random.js';
 
-/** mulberry32 is a small seeded PRNG, so random strategies give the same run every time. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface FakeSpec { name: string; weight?: number; drain?: boolean }
 
