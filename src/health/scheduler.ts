@@ -6,6 +6,7 @@
  * state directly. A probe that fails or throws never stops the loop. stop()
  * aborts probes in progress and every timer.
  */
+import { setMaxListeners } from 'node:events';
 import type { StatusRanges } from '../config/schema.js';
 import type { Backend } from '../pool/backend.js';
 import type { HealthSink } from '../pool/pool.js';
@@ -48,6 +49,8 @@ export class HealthScheduler {
     this.#cfg = cfg;
     this.#log = log;
     this.#probe = opts.prober ?? defaultProber(cfg);
+    // Every probe in flight listens for the abort: a pool of thousands is not a leak.
+    setMaxListeners(0, this.#abort.signal);
     this.#random = opts.random ?? Math.random;
   }
 
