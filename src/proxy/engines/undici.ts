@@ -187,7 +187,8 @@ export function createUndiciEngine(upgrade: Engine['upgrade']): Engine {
         // Before the headers nothing comes from the backend once the request
         // is sent, so "no byte for timeouts.idle" is a headers timeout too.
         const { responseMs, idleMs } = opts.timeouts;
-        const attempt = new UndiciAttempt(res, opts.setCookie, idleMs < responseMs ? 'idle' : 'response', release, resolve);
+        const idleFirst = idleMs > 0 && idleMs < responseMs; // 0 turns a timeout off in undici
+        const attempt = new UndiciAttempt(res, opts.setCookie, idleFirst ? 'idle' : 'response', release, resolve);
         // undici frames the body itself (chunked when its length is unknown)
         // and refuses a transfer-encoding header.
         const headers = req.headers;
@@ -198,7 +199,7 @@ export function createUndiciEngine(upgrade: Engine['upgrade']): Engine {
             method: req.method as string,
             headers: headers as Record<string, string | string[]>,
             body,
-            headersTimeout: Math.min(responseMs, idleMs),
+            headersTimeout: idleFirst ? idleMs : responseMs,
             bodyTimeout: idleMs,
           }, attempt);
         } catch (err) {
