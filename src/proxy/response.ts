@@ -28,9 +28,12 @@ const text = (v: Buffer | string | undefined): string => (v === undefined ? '' :
  * shapeRawResponseHeaders turns a backend's raw header list (name, value,
  * name, value…, as undici hands it over) into the flat list to pass to
  * `res.writeHead`: the same rules as shapeResponseHeaders, with names in the
- * case the backend sent them. One pass to find Connection, one to copy.
+ * case the backend sent them. One pass to find Connection, one to copy; the
+ * copy also notes the Content-Length in `facts` (for the access log).
  */
-export function shapeRawResponseHeaders(raw: ReadonlyArray<Buffer | string>, clientKeepsAlive: boolean, setCookie: string | undefined): string[] {
+export function shapeRawResponseHeaders(
+  raw: ReadonlyArray<Buffer | string>, clientKeepsAlive: boolean, setCookie: string | undefined, facts: { length: number | undefined },
+): string[] {
   const out: string[] = [];
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -46,7 +49,9 @@ export function shapeRawResponseHeaders(raw: ReadonlyArray<Buffer | string>, cli
     const name = text(raw[i]);
     const lower = name.toLowerCase();
     if (HOP.has(lower) || named?.has(lower)) continue;
-    out.push(name, text(raw[i + 1]));
+    const value = text(raw[i + 1]);
+    if (lower === 'content-length') facts.length = Number(value);
+    out.push(name, value);
   }
   out.push('connection', clientKeepsAlive ? 'keep-alive' : 'close');
   if (setCookie) out.push('set-cookie', setCookie);

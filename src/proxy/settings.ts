@@ -5,14 +5,13 @@
  * only when the strategy hashes, timeouts grouped for the engine.
  */
 import { BlockList } from 'node:net';
-import type { HashKey, LbConfig, StrategyName } from '../config/schema.js';
+import type { HashKey, LbConfig } from '../config/schema.js';
 import type { Pool } from '../pool/pool.js';
 import { createStrategy } from '../pool/strategies/index.js';
 import type { AttemptTimeouts, Engine, EngineName } from './engine.js';
 
 /** ProxySettings are the per-generation settings of the request loop. */
 export interface ProxySettings {
-  strategy: StrategyName;
   /** hashKey: what to hash, when the strategy hashes (undefined otherwise: no key is computed). */
   hashKey: HashKey | undefined;
   stickyCookie: string | undefined;
@@ -49,7 +48,6 @@ export function proxySettingsFrom(cfg: LbConfig): ProxySettings {
     for (const c of cfg.trustedProxies) trusted.addSubnet(c.address, c.prefix, c.family);
   }
   return {
-    strategy: cfg.strategy,
     hashKey: createStrategy(cfg.strategy).hashes ? (cfg.hashKey ?? { kind: 'ip' }) : undefined,
     stickyCookie: cfg.sticky?.cookie,
     sameBackend: cfg.retry.sameBackend,

@@ -33,6 +33,7 @@
 import type { Backend } from '../backend.js';
 import type { StateJournal } from '../state-journal.js';
 import { EligibleSet } from './eligible-set.js';
+import { IndexSet } from './index-set.js';
 import { isEligible, type PickContext, type Strategy, type StrategyFactory, type StrategyOptions } from './strategy.js';
 
 /** Where a backend is: not eligible, in the tree, or eligible but ramping (slow start). */
@@ -47,9 +48,8 @@ class LeastConnections implements Strategy {
   readonly #leaves: number;
   readonly #tree: Float64Array;
   readonly #kind: Uint8Array;
-  /** #ramp lists the eligible backends in slow start; #rampPos[i] is i's place in it or -1. */
-  readonly #ramp: number[] = [];
-  readonly #rampPos: Int32Array;
+  /** #ramp holds the eligible backends in slow start. */
+  readonly #ramp: IndexSet;
   /** #suspended lists the tried backends whose leaves are +∞ during one pick. */
   readonly #suspended: number[] = [];
   /** #rampOver lists the ramping backends found at full weight during one pick (they join the tree after it). */
@@ -64,7 +64,7 @@ class LeastConnections implements Strategy {
     this.#leaves = leaves;
     this.#tree = new Float64Array(2 * leaves).fill(Number.POSITIVE_INFINITY);
     this.#kind = new Uint8Array(backends.length);
-    this.#rampPos = new Int32Array(backends.length).fill(-1);
+    this.#ramp = new IndexSet(backends.length);
     this.#eligible = new EligibleSet(backends, journal, (i) => this.#place(i));
     for (let i = 0; i < backends.length; i++) this.#place(i);
   }
@@ -109,8 +109,8 @@ class LeastConnections implements Strategy {
       }
       const ramp = this.#ramp;
       this.#rampOver.length = 0;
-      for (let k = 0; k < ramp.length; k++) {
-        const i = ramp[k] as number;
+      for (let k = 0; k < ramp.size; k++) {
+        const i = ramp.at(k);
         const b = backends[i] as Backend;
         if (tried.size !== 0 && tried.has(b)) continue;
         const weight = b.effectiveWeight();
@@ -186,18 +186,8 @@ class LeastConnections implements Strategy {
     const b = this.#backends[i] as Backend;
     const want = !this.#eligible.has(i) ? OUT : b.effectiveWeight() < b.weight ? RAMP : TREE;
     const was = this.#kind[i];
-    if (was === RAMP && want !== RAMP) {
-      const at = this.#rampPos[i] as number;
-      const last = this.#ramp.pop() as number;
-      if (last !== i) {
-        this.#ramp[at] = last;
-        this.#rampPos[last] = at;
-      }
-      this.#rampPos[i] = -1;
-    } else if (want === RAMP && was !== RAMP) {
-      this.#rampPos[i] = this.#ramp.length;
-      this.#ramp.push(i);
-    }
+    if (want === RAMP) this.#ramp.add(i);
+    else if (was === RAMP) this.#ramp.delete(i);
     this.#kind[i] = want;
     this.#setLeaf(i, want === TREE ? b.traffic.inFlight / b.weight : Number.POSITIVE_INFINITY);
   }

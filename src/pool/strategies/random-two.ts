@@ -21,6 +21,7 @@
 import type { Backend } from '../backend.js';
 import type { StateJournal } from '../state-journal.js';
 import { EligibleSet } from './eligible-set.js';
+import { IndexSet } from './index-set.js';
 import { isEligible, type PickContext, type Strategy, type StrategyFactory, type StrategyOptions } from './strategy.js';
 
 /** MAX_DRAWS bounds the random draws over the whole pool per candidate before drawing from the eligible ones. */
@@ -35,16 +36,13 @@ class RandomTwo implements Strategy {
   readonly #backends: readonly Backend[];
   readonly #random: () => number;
   readonly #eligible: EligibleSet;
-  /** #dense[0..#size) are the indexes of the eligible backends, in no order; #pos[i] is i's place in it or -1. */
-  readonly #dense: Int32Array;
-  readonly #pos: Int32Array;
-  #size = 0;
+  /** #dense holds the indexes of the eligible backends, in no order. */
+  readonly #dense: IndexSet;
 
   constructor(backends: readonly Backend[], random: () => number, journal: StateJournal | undefined) {
     this.#backends = backends;
     this.#random = random;
-    this.#dense = new Int32Array(backends.length);
-    this.#pos = new Int32Array(backends.length).fill(-1);
+    this.#dense = new IndexSet(backends.length);
     this.#eligible = new EligibleSet(backends, journal, (i) => this.#place(i));
     for (let i = 0; i < backends.length; i++) this.#place(i);
   }
@@ -58,7 +56,7 @@ class RandomTwo implements Strategy {
       return isEligible(only, ctx) ? only : undefined;
     }
     this.#eligible.sync(ctx.panic === true);
-    if (this.#size * 4 >= n) {
+    if (this.#dense.size * 4 >= n) {
       const i = this.#draw(backends, ctx, -1);
       if (i >= 0) {
         const j = this.#draw(backends, ctx, i);
@@ -89,7 +87,7 @@ class RandomTwo implements Strategy {
   #fromEligible(ctx: PickContext): Backend | undefined {
     const tried = ctx.tried;
     for (;;) {
-      const size = this.#size;
+      const size = this.#dense.size;
       const triedIn = tried.size === 0 ? 0 : this.#eligible.triedMembers(tried);
       const left = size - triedIn;
       if (left <= 0) return undefined;
@@ -102,7 +100,7 @@ class RandomTwo implements Strategy {
         // Few eligible backends, several of them tried: list the untried ones.
         const untried: number[] = [];
         for (let k = 0; k < size; k++) {
-          const i = this.#dense[k] as number;
+          const i = this.#dense.at(k);
           if (tried.size === 0 || !tried.has(this.#backends[i] as Backend)) untried.push(i);
         }
         const r1 = Math.min(left - 1, Math.floor(this.#random() * left));
@@ -138,29 +136,19 @@ class RandomTwo implements Strategy {
 
   /** #drawEligible draws an eligible index uniformly, rejecting tried backends and `skip`. */
   #drawEligible(tried: ReadonlySet<Backend>, skip: number): number {
-    const size = this.#size;
+    const size = this.#dense.size;
     for (;;) {
       let k = Math.floor(this.#random() * size);
       if (k >= size) k = size - 1;
-      const i = this.#dense[k] as number;
+      const i = this.#dense.at(k);
       if (i !== skip && (tried.size === 0 || !tried.has(this.#backends[i] as Backend))) return i;
     }
   }
 
   /** #place adds or removes backend i in the dense array to match the EligibleSet. */
   #place(i: number): void {
-    const on = this.#eligible.has(i);
-    const at = this.#pos[i] as number;
-    if (on === at >= 0) return;
-    if (on) {
-      this.#dense[this.#size] = i;
-      this.#pos[i] = this.#size++;
-      return;
-    }
-    const last = this.#dense[--this.#size] as number;
-    this.#dense[at] = last;
-    this.#pos[last] = at;
-    this.#pos[i] = -1;
+    if (this.#eligible.has(i)) this.#dense.add(i);
+    else this.#dense.delete(i);
   }
 }
 

@@ -49,6 +49,7 @@
 import type { Backend } from '../backend.js';
 import type { StateJournal } from '../state-journal.js';
 import { EligibleSet } from './eligible-set.js';
+import { IndexSet } from './index-set.js';
 import { isEligible, type PickContext, type Strategy, type StrategyFactory, type StrategyOptions } from './strategy.js';
 import { WeightHeaps } from './weight-heaps.js';
 
@@ -68,9 +69,8 @@ class SmoothWeightedRoundRobin implements Strategy {
   readonly #value: Float64Array;
   /** #heaps holds the backends of constant weight that take part in every pick (kind HEAP). */
   readonly #heaps: WeightHeaps;
-  /** #ramp lists the eligible backends in slow start; #rampPos[i] is i's place in it or -1. */
-  readonly #ramp: number[] = [];
-  readonly #rampPos: Int32Array;
+  /** #ramp holds the eligible backends in slow start. */
+  readonly #ramp: IndexSet;
   /** #gain[i] is what ramping backend i adds in the pick under way. */
   readonly #gain: Float64Array;
   /** #skip marks backends that sit out the pick under way (tried); #skipped lists them, #suspended those taken out of a heap. */
@@ -87,7 +87,7 @@ class SmoothWeightedRoundRobin implements Strategy {
     this.#kind = new Uint8Array(n);
     this.#value = new Float64Array(n);
     this.#heaps = new WeightHeaps(backends.map((b) => b.weight), this.#value);
-    this.#rampPos = new Int32Array(n).fill(-1);
+    this.#ramp = new IndexSet(n);
     this.#gain = new Float64Array(n);
     this.#skip = new Uint8Array(n);
     this.#rebaseAt = Math.max(1, Math.floor(REBASE_SPAN / this.#heaps.heaviest));
@@ -116,8 +116,8 @@ class SmoothWeightedRoundRobin implements Strategy {
       let best = -1;
       let bestValue = 0;
       rampTotal = 0;
-      for (let k = ramp.length - 1; k >= 0; k--) {
-        const i = ramp[k] as number;
+      for (let k = ramp.size - 1; k >= 0; k--) {
+        const i = ramp.at(k);
         if (this.#skip[i] === 1) {
           gain[i] = 0;
           continue;
@@ -150,8 +150,8 @@ class SmoothWeightedRoundRobin implements Strategy {
     }
     if (pick >= 0) {
       const total = heaps.total + rampTotal;
-      for (let k = 0; k < ramp.length; k++) {
-        const i = ramp[k] as number;
+      for (let k = 0; k < ramp.size; k++) {
+        const i = ramp.at(k);
         value[i] = (value[i] as number) + (gain[i] as number);
         gain[i] = 0;
       }
@@ -159,7 +159,7 @@ class SmoothWeightedRoundRobin implements Strategy {
       this.#picks = t;
       if (this.#kind[pick] === HEAP) heaps.lowered(pick, t + 1);
     } else {
-      for (let k = 0; k < ramp.length; k++) gain[ramp[k] as number] = 0;
+      for (let k = 0; k < ramp.size; k++) gain[ramp.at(k)] = 0;
     }
     if (this.#skipped.length !== 0) this.#rejoin(pick >= 0);
     return pick < 0 ? undefined : backends[pick];
@@ -204,21 +204,14 @@ class SmoothWeightedRoundRobin implements Strategy {
       this.#value[i] = (this.#value[i] as number) + shift;
       heaps.remove(i, t);
     } else if (was === RAMP) {
-      const at = this.#rampPos[i] as number;
-      const last = this.#ramp.pop() as number;
-      if (last !== i) {
-        this.#ramp[at] = last;
-        this.#rampPos[last] = at;
-      }
-      this.#rampPos[i] = -1;
+      this.#ramp.delete(i);
     }
     this.#kind[i] = want;
     if (want === HEAP) {
       this.#value[i] = (this.#value[i] as number) - shift;
       heaps.push(i, t);
     } else if (want === RAMP) {
-      this.#rampPos[i] = this.#ramp.length;
-      this.#ramp.push(i);
+      this.#ramp.add(i);
     }
   }
 

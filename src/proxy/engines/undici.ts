@@ -43,7 +43,8 @@ class UndiciAttempt {
   #resume: () => void = noop;
   #connected = false;
   #status = 0;
-  #length: number | undefined;
+  /** length is the Content-Length the backend declared (shapeRawResponseHeaders notes it). */
+  length: number | undefined;
   #settled = false;
   readonly #onResClose = () => this.#resClosed();
   readonly #onDrain = () => this.#resume();
@@ -90,11 +91,7 @@ class UndiciAttempt {
     this.#status = status;
     this.#resume = resume;
     const res = this.#res;
-    const headers = shapeRawResponseHeaders(raw, res.shouldKeepAlive, this.#setCookie);
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i] as string;
-      if (name.length === 14 && name.toLowerCase() === 'content-length') this.#length = Number(headers[i + 1]);
-    }
+    const headers = shapeRawResponseHeaders(raw, res.shouldKeepAlive, this.#setCookie, this);
     // One write of the whole head, names in the backend's case (a flat list: no header object, no setHeader per name).
     res.writeHead(status, statusText || undefined, headers);
     return true;
@@ -111,7 +108,7 @@ class UndiciAttempt {
     if (this.#settled) return;
     this.#res.off('close', this.#onResClose);
     this.#res.end();
-    this.#settle({ kind: 'response', status: this.#status, complete: true, length: this.#length });
+    this.#settle({ kind: 'response', status: this.#status, complete: true, length: this.length });
   }
 
   onError(err: ErrorWithCode): void {
