@@ -23,6 +23,7 @@ export const ErrorCodes = {
   YALB_ERR_NOT_RUNNING: 'no yalb daemon is running for this pid file or admin address',
   YALB_ERR_ADMIN: 'the admin API could not be reached or answered with an error',
   YALB_ERR_USAGE: 'the command line was not understood',
+  YALB_ERR_WORKER: 'a worker process (workers: > 1) could not start',
 } as const;
 
 /** ErrorCode is one of the stable `YALB_ERR_*` strings. */

@@ -5,7 +5,8 @@
  * (plain numbers), which the registry reads when it is scraped.
  */
 import { Counter, Gauge, type Metric, Registry, collectDefaultMetrics } from 'prom-client';
-import { type MetricData, RequestTally } from './request-tally.js';
+import { type MetricData, RequestTally, type TallySnapshot } from './request-tally.js';
+import type { WorkerReport } from './status.js';
 
 /** scraped registers a metric whose values are computed at scrape time. */
 function scraped(registry: Registry, data: () => MetricData): void {
@@ -19,19 +20,33 @@ export interface BackendGaugeSource {
   backends(): Array<{ url: string; up: boolean; inFlight: number }>;
 }
 
+/** MetricsOptions: process metrics on or off, and where a cluster primary gets its workers' counts. */
+export interface MetricsOptions {
+  processMetrics?: boolean | undefined;
+  /** collect asks every worker for its counts before a scrape (a cluster primary; absent with one process). */
+  collect?: (() => Promise<WorkerReport[]>) | undefined;
+}
+
 /** Metrics groups every yalb metric on one registry. */
 export class Metrics {
   readonly registry = new Registry();
   readonly #tally = new RequestTally();
-  readonly retries: Counter<'reason' | 'result'>;
+  /** #view is what a scrape reads: this process's tally, plus every worker's in a cluster primary. */
+  #view = this.#tally;
+  #reports: WorkerReport[] = [];
+  readonly #collect: (() => Promise<WorkerReport[]>) | undefined;
+  /** retries is yalb_retries_total (read by tests through get()). */
+  readonly retries: { get(): Promise<MetricData> };
   readonly reloads: Counter<'result'>;
   readonly lastReloadSuccess: Gauge;
 
-  constructor(source: BackendGaugeSource, opts: { processMetrics?: boolean } = {}) {
+  constructor(source: BackendGaugeSource, opts: MetricsOptions = {}) {
     const registers = [this.registry];
-    scraped(this.registry, () => this.#tally.requestsMetric());
-    scraped(this.registry, () => this.#tally.durationMetric());
-    this.retries = new Counter({ name: 'yalb_retries_total', help: 'Retries asked for, by reason and whether the budget granted them.', labelNames: ['reason', 'result'], registers });
+    this.#collect = opts.collect;
+    scraped(this.registry, () => this.#view.requestsMetric());
+    scraped(this.registry, () => this.#view.durationMetric());
+    scraped(this.registry, () => this.#view.retriesMetric());
+    this.retries = { get: async () => this.#view.retriesMetric() };
     this.reloads = new Counter({ name: 'yalb_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers });
     this.lastReloadSuccess = new Gauge({ name: 'yalb_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful config load.', registers });
     this.reloads.inc({ result: 'success' }, 0);
@@ -50,7 +65,39 @@ export class Metrics {
         for (const b of source.backends()) this.set({ backend: b.url }, b.inFlight);
       },
     });
+    if (opts.collect) {
+      // Only with workers: per-worker series mean something there (the `worker` label is the worker's id).
+      const reports = () => this.#reports;
+      new Gauge({
+        name: 'yalb_workers', help: 'Serving worker processes that answered the scrape.', registers,
+        collect() { this.set(reports().length); },
+      });
+      new Gauge({
+        name: 'yalb_worker_requests', help: 'Requests a worker has served since it started (resets when a worker is replaced).', labelNames: ['worker'], registers,
+        collect() {
+          this.reset();
+          for (const r of reports()) this.set({ worker: String(r.id) }, r.requests);
+        },
+      });
+      new Gauge({
+        name: 'yalb_worker_in_flight', help: 'Requests in flight in a worker.', labelNames: ['worker'], registers,
+        collect() {
+          this.reset();
+          for (const r of reports()) this.set({ worker: String(r.id) }, r.inFlight);
+        },
+      });
+    }
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'yalb_' });
+  }
+
+  /** retried counts one retry asked for, granted or refused by the budget. */
+  retried(reason: string, granted: boolean): void {
+    this.#tally.retried(reason, granted);
+  }
+
+  /** snapshot is this process's request counts as plain data (a worker sends it to the primary). */
+  snapshot(): TallySnapshot {
+    return this.#tally.snapshot();
   }
 
   /** observeRequest counts one finished request (backend "none" when no backend answered). */
@@ -64,8 +111,16 @@ export class Metrics {
     if (ok) this.lastReloadSuccess.set(Date.now() / 1000);
   }
 
-  /** text renders the Prometheus exposition format. */
-  text(): Promise<string> {
+  /** text renders the Prometheus exposition format (in a cluster primary, summed over the workers first). */
+  async text(): Promise<string> {
+    if (this.#collect) {
+      const reports = await this.#collect();
+      const view = new RequestTally();
+      view.add(this.#tally.snapshot());
+      for (const r of reports) view.add(r.tally);
+      this.#reports = reports;
+      this.#view = view;
+    }
     return this.registry.metrics();
   }
 }

@@ -34,10 +34,63 @@ interface DurationSeries {
   count: number;
 }
 
-/** RequestTally counts finished requests by backend and status, and their durations by status. */
+/**
+ * TallySnapshot is a tally as plain data: what a cluster worker sends the
+ * primary, which adds every worker's into one (add()) before a scrape.
+ */
+export interface TallySnapshot {
+  requests: Array<[backend: string, code: string, count: number]>;
+  durations: Array<{ code: number; counts: number[]; sum: number; count: number }>;
+  retries: Array<[reason: string, result: string, count: number]>;
+}
+
+/** RequestTally counts finished requests by backend and status, their durations by status, and retries. */
 export class RequestTally {
   readonly #requests = new Map<string, { backend: string; code: string; count: number }>();
   readonly #durations = new Map<number, DurationSeries>();
+  readonly #retries = new Map<string, { reason: string; result: string; count: number }>();
+
+  /** retried counts one retry asked for, granted or refused by the budget. */
+  retried(reason: string, granted: boolean): void {
+    this.#addRetry(reason, granted ? 'granted' : 'refused', 1);
+  }
+
+  #addRetry(reason: string, result: string, n: number): void {
+    const key = `${reason} ${result}`;
+    const r = this.#retries.get(key);
+    if (r) r.count += n;
+    else this.#retries.set(key, { reason, result, count: n });
+  }
+
+  /** snapshot returns the counts as plain data. */
+  snapshot(): TallySnapshot {
+    return {
+      requests: [...this.#requests.values()].map((r) => [r.backend, r.code, r.count]),
+      durations: [...this.#durations.entries()].map(([code, d]) => ({ code, counts: [...d.counts], sum: d.sum, count: d.count })),
+      retries: [...this.#retries.values()].map((r) => [r.reason, r.result, r.count]),
+    };
+  }
+
+  /** add adds another tally's snapshot into this one (the primary's sum over its workers). */
+  add(s: TallySnapshot): void {
+    for (const [backend, code, count] of s.requests) {
+      const key = `${backend} ${code}`;
+      const r = this.#requests.get(key);
+      if (r) r.count += count;
+      else this.#requests.set(key, { backend, code, count });
+    }
+    for (const x of s.durations) {
+      let d = this.#durations.get(x.code);
+      if (!d) {
+        d = { code: String(x.code), counts: new Float64Array(DURATION_BUCKETS.length), sum: 0, count: 0 };
+        this.#durations.set(x.code, d);
+      }
+      for (let i = 0; i < d.counts.length; i++) d.counts[i] = (d.counts[i] as number) + (x.counts[i] ?? 0);
+      d.sum += x.sum;
+      d.count += x.count;
+    }
+    for (const [reason, result, count] of s.retries) this.#addRetry(reason, result, count);
+  }
 
   /** observe records one finished request (backend "none" when no backend answered). */
   observe(backend: string | undefined, code: number, seconds: number): void {
@@ -66,6 +119,13 @@ export class RequestTally {
     const values: MetricValue[] = [];
     for (const r of this.#requests.values()) values.push({ value: r.count, labels: { backend: r.backend, code: r.code } });
     return { name: 'yalb_requests_total', help: 'Requests answered, by backend and status code.', type: 'counter', aggregator: 'sum', values };
+  }
+
+  /** retriesMetric is yalb_retries_total as prom-client's registry reads it. */
+  retriesMetric(): MetricData {
+    const values: MetricValue[] = [];
+    for (const r of this.#retries.values()) values.push({ value: r.count, labels: { reason: r.reason, result: r.result } });
+    return { name: 'yalb_retries_total', help: 'Retries asked for, by reason and whether the budget granted them.', type: 'counter', aggregator: 'sum', values };
   }
 
   /** durationMetric is yalb_request_duration_seconds (cumulative buckets, +Inf, sum, count). */

@@ -13,6 +13,8 @@ import type { StatusDocument } from './status.js';
 export interface StatusSource {
   status(): StatusDocument;
   draining(): boolean;
+  /** refresh brings status() up to date first (a cluster primary asks its workers). */
+  refresh?(): Promise<void>;
 }
 
 /** AdminOptions: the token, when remote access is allowed. */
@@ -50,7 +52,14 @@ export function createAdminServer(source: StatusSource, metrics: Metrics, auth: 
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', '405 method not allowed\n');
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/status') return send(200, 'application/json', `${JSON.stringify(source.status(), null, 2)}\n`);
+    if (path === '/status') {
+      if (!source.refresh) return send(200, 'application/json', `${JSON.stringify(source.status(), null, 2)}\n`);
+      source.refresh().then(
+        () => send(200, 'application/json', `${JSON.stringify(source.status(), null, 2)}\n`),
+        (err: Error) => send(500, 'text/plain', `status failed: ${err.message}\n`),
+      );
+      return;
+    }
     if (path === '/healthz') {
       return source.draining() ? send(503, 'text/plain', 'draining\n') : send(200, 'text/plain', 'ok\n');
     }

@@ -6,6 +6,35 @@
  */
 import type { Backend, BackendStateName } from '../pool/backend.js';
 import type { Pool } from '../pool/pool.js';
+import type { TallySnapshot } from './request-tally.js';
+
+/**
+ * WorkerReport is what one serving process tells the primary when asked
+ * (plain data over IPC): who it is, what it served, and its live counters
+ * per backend (`traffic`: [url, inFlight, requests, failures]).
+ */
+export interface WorkerReport {
+  id: number;
+  pid: number;
+  startedAt: number;
+  requests: number;
+  inFlight: number;
+  generation: number;
+  tally: TallySnapshot;
+  traffic: Array<[url: string, inFlight: number, requests: number, failures: number]>;
+}
+
+/** WorkerDoc is one serving process in /status. */
+export interface WorkerDoc {
+  id: number;
+  pid: number;
+  /** upSince: ISO time the process started serving. */
+  upSince: string;
+  requests: number;
+  inFlight: number;
+  /** generation: the config generation the worker serves new requests with. */
+  generation: number;
+}
 
 /** LastReloadDoc is the latest reload attempt, as /status shows it. */
 export type LastReloadDoc =
@@ -44,6 +73,8 @@ export interface StatusDocument {
   panic: boolean;
   inFlight: number;
   retryBudget: { ratio: number; retriesInFlight: number; refused: number };
+  /** workers: the processes that serve (one entry, this process, without workers:). */
+  workers: WorkerDoc[];
   backends: BackendDoc[];
 }
 
@@ -64,11 +95,17 @@ export interface StatusParts {
   inFlight: number;
   retryBudget: { ratio: number; retriesInFlight: number; refused: number };
   pool: Pool;
+  /** workers: every serving process's report (with one process: this one's). */
+  workers: WorkerReport[];
+  /** clustered: the backends' traffic counters are the workers' sums, not this process's. */
+  clustered: boolean;
 }
 
-function backendDoc(b: Backend): BackendDoc {
+type Traffic = { inFlight: number; requests: number; failures: number };
+
+function backendDoc(b: Backend, summed: Map<string, Traffic> | undefined): BackendDoc {
   const h = b.state;
-  const t = b.traffic;
+  const t = summed ? (summed.get(b.url) ?? { inFlight: 0, requests: 0, failures: 0 }) : b.traffic;
   return {
     url: b.url,
     state: b.stateName,
@@ -86,6 +123,19 @@ function backendDoc(b: Backend): BackendDoc {
 /** statusDocument builds /status; it refreshes the pool first so ejections whose time is over show as ended. */
 export function statusDocument(p: StatusParts): StatusDocument {
   p.pool.refresh();
+  let summed: Map<string, Traffic> | undefined;
+  if (p.clustered) {
+    summed = new Map();
+    for (const w of p.workers) {
+      for (const [url, inFlight, requests, failures] of w.traffic) {
+        const t = summed.get(url) ?? { inFlight: 0, requests: 0, failures: 0 };
+        t.inFlight += inFlight;
+        t.requests += requests;
+        t.failures += failures;
+        summed.set(url, t);
+      }
+    }
+  }
   return {
     version: p.version,
     pid: p.pid,
@@ -101,6 +151,9 @@ export function statusDocument(p: StatusParts): StatusDocument {
     panic: p.pool.panic,
     inFlight: p.inFlight,
     retryBudget: p.retryBudget,
-    backends: p.pool.backends.map(backendDoc),
+    workers: p.workers.map((w) => ({
+      id: w.id, pid: w.pid, upSince: new Date(w.startedAt).toISOString(), requests: w.requests, inFlight: w.inFlight, generation: w.generation,
+    })),
+    backends: p.pool.backends.map((b) => backendDoc(b, summed)),
   };
 }

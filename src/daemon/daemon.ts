@@ -7,11 +7,12 @@
  * holds no per-generation logic: build, bind, commit and retire live in
  * reload/generation.ts.
  */
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { type AdminOptions, createAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
-import { statusDocument, type StatusDocument } from '../admin/status.js';
+import { statusDocument, type StatusDocument, type WorkerReport } from '../admin/status.js';
 import { formatListen } from '../config/address.js';
 import { configError, loadConfig } from '../config/load.js';
 import type { LbConfig } from '../config/schema.js';
@@ -29,9 +30,21 @@ import { type ConfigWatcher, watchConfig } from '../reload/watcher.js';
 import type { DaemonOptions } from './options.js';
 import { VERSION } from '../version.js';
 import { AccessLog } from './access-log.js';
+import type { GenerationMessage } from './ipc.js';
+import { WorkerSet } from './primary.js';
 
 export type { Generation } from '../reload/generation.js';
 export type { DaemonOptions } from './options.js';
+
+/** workerCountOf is how many serving processes a config asks for (`auto`: one per core). */
+export function workerCountOf(cfg: LbConfig): number {
+  return cfg.workers === 'auto' ? os.availableParallelism() : cfg.workers;
+}
+
+/** generationMessage is a committed generation as a worker receives it. */
+function generationMessage(g: Generation): GenerationMessage {
+  return { t: 'generation', number: g.number, hash: g.hash, config: g.config, states: g.pool.backends.map((b) => b.state.snapshot()) };
+}
 
 /** Daemon is a running yalb: proxy listener, health checks, reload, admin API. */
 export class Daemon {
@@ -49,11 +62,15 @@ export class Daemon {
   readonly #accessLog = new AccessLog();
   #adminAuth: AdminOptions = {};
   #watcher: ConfigWatcher | undefined;
+  /** #workers: the serving processes, when workers: > 1 (this process is then the primary and serves nothing itself). */
+  #workers: WorkerSet | undefined;
+  /** #reports: the workers' latest reports (collected for /status and /metrics). */
+  #reports: WorkerReport[] = [];
   #stopping = false;
   #stopped: Promise<void> | undefined;
   readonly #startedAt = Date.now();
 
-  private constructor(opts: DaemonOptions, log: Logger, logFile: ReopenableFile | undefined, registry: BackendRegistry, gens: Generations) {
+  private constructor(opts: DaemonOptions, log: Logger, logFile: ReopenableFile | undefined, registry: BackendRegistry, gens: Generations, clustered: boolean) {
     this.#opts = opts;
     this.configPath = path.resolve(opts.configPath);
     this.log = log;
@@ -62,16 +79,30 @@ export class Daemon {
     this.registry = registry;
     this.#gens = gens;
     this.metrics = new Metrics({
-      backends: () => gens.current.pool.backends.map((b) => ({ url: b.url, up: b.available, inFlight: b.traffic.inFlight })),
-    }, { processMetrics: opts.processMetrics });
-    this.reloader = new Reloader(this.configPath, gens, log, { onResult: (ok) => this.metrics.observeReload(ok) });
+      backends: () => {
+        const inFlight = this.#workerInFlight();
+        return gens.current.pool.backends.map((b) => ({ url: b.url, up: b.available, inFlight: inFlight?.get(b.url) ?? b.traffic.inFlight }));
+      },
+    }, { processMetrics: opts.processMetrics, collect: clustered ? () => this.refresh().then(() => this.#reports) : undefined });
+    // A reload may change workers: N → M, but not switch between one process and a primary with workers.
+    const target = {
+      get current() { return gens.current; },
+      apply: (cfg: LbConfig, hash: string) => {
+        if ((workerCountOf(cfg) > 1) !== clustered) {
+          const err = new Error(`workers: switching between one process and several needs a restart (yalb stop, then yalb start); keeping workers: ${gens.current.config.workers}`);
+          return Promise.reject(Object.assign(err, { configPath: ['workers'] }));
+        }
+        return gens.apply(cfg, hash);
+      },
+    };
+    this.reloader = new Reloader(this.configPath, target, log, { onResult: (ok) => this.metrics.observeReload(ok) });
     this.#handler = new ProxyHandler({
       holder: gens,
       budget: this.#budget,
       log,
       observer: {
         requestEnded: (r) => this.#requestEnded(r),
-        retried: (reason, granted) => this.metrics.retries.inc({ reason, result: granted ? 'granted' : 'refused' }),
+        retried: (reason, granted) => this.metrics.retried(reason, granted),
       },
     });
   }
@@ -88,23 +119,38 @@ export class Daemon {
     const cfg = loaded.config;
     const logFile = !opts.log && opts.logFile ? new ReopenableFile(opts.logFile) : undefined;
     const log = opts.log ?? createLogger({ level: cfg.log.level, stream: logFile ?? opts.logStream });
+    const clustered = workerCountOf(cfg) > 1;
+    let relay: ((url: string) => void) | undefined;
     const registry = new BackendRegistry({
       now: opts.now,
       onTransition: (t) => {
         const { level, line } = describeTransition(t);
         log[level](line);
+        relay?.(t.url);
       },
     });
     const engines = new Engines(log);
     const gens = await Generations.build(cfg, loaded.hash, { registry, engines, log, random: opts.random });
-    const d = new Daemon(opts, log, logFile, registry, gens);
+    const d = new Daemon(opts, log, logFile, registry, gens, clustered);
     try {
+      if (clustered) {
+        const workers = d.#startWorkers(workerCountOf(cfg));
+        relay = (url) => {
+          const b = d.#gens.current.pool.backend(url);
+          if (b) workers.broadcastStates([b.state.snapshot()]);
+        };
+        await workers.start();
+      }
       await gens.open({
-        proxy: () => createProxyListener(d.#handler, opts.listener),
+        proxy: () => {
+          const workers = d.#workers;
+          // With workers, this process accepts and hands each connection to a worker (daemon/primary.ts).
+          return workers ? net.createServer({ pauseOnConnect: true }, (s) => workers.dispatch(s)) : createProxyListener(d.#handler, opts.listener);
+        },
         admin: () => createAdminServer(d, d.metrics, () => d.#adminAuth),
         inFlight: () => d.#handler.inFlight,
         drainMs: opts.drainMs ?? 10_000,
-        committed: (g) => d.#applySettings(g.config),
+        committed: (g) => d.#applySettings(g),
       });
       d.metrics.lastReloadSuccess.set(Date.now() / 1000);
       if (opts.watch !== false) {
@@ -118,8 +164,50 @@ export class Daemon {
       await d.stop();
       throw err;
     }
-    log.info(`yalb ${VERSION} listening on ${formatListen({ host: cfg.listen.host, port: d.address.port })}, ${cfg.backends.length} backends, strategy ${cfg.strategy}, ${gens.current.pool.availableCount()} up`);
+    const serving = d.#workers ? `, ${d.#workers.size} workers` : '';
+    log.info(`yalb ${VERSION} listening on ${formatListen({ host: cfg.listen.host, port: d.address.port })}, ${cfg.backends.length} backends, strategy ${cfg.strategy}, ${gens.current.pool.availableCount()} up${serving}`);
     return d;
+  }
+
+  /** #startWorkers creates the worker set of a primary: fed with generations, its passive results applied here. */
+  #startWorkers(count: number): WorkerSet {
+    const gens = this.#gens;
+    // A passive result may change what workers must know without a transition (a failure count starting or ending, probation ending).
+    const relayIfChanged = (url: string, fn: () => void) => {
+      const b = gens.current.pool.backend(url);
+      if (!b) return;
+      const before = `${b.state.consecutiveFailures > 0} ${b.state.ejections} ${b.state.health} ${b.state.ejectedUntil}`;
+      fn();
+      if (`${b.state.consecutiveFailures > 0} ${b.state.ejections} ${b.state.health} ${b.state.ejectedUntil}` !== before) this.#workers?.broadcastStates([b.state.snapshot()]);
+    };
+    this.#workers = new WorkerSet({
+      count,
+      log: this.log,
+      listener: this.#opts.listener,
+      generation: () => generationMessage(gens.current),
+      outcome: (url, ok, reason) => relayIfChanged(url, () => {
+        const b = gens.current.pool.backend(url);
+        if (b) gens.current.pool.reportOutcome(b, ok, reason);
+      }),
+      markDown: (url, reason) => relayIfChanged(url, () => {
+        const b = gens.current.pool.backend(url);
+        if (b) gens.current.pool.markDown(b, reason);
+      }),
+    });
+    return this.#workers;
+  }
+
+  /** refresh collects the workers' reports (before /status and /metrics); nothing to do with one process. */
+  async refresh(): Promise<void> {
+    if (this.#workers) this.#reports = await this.#workers.collect();
+  }
+
+  /** #workerInFlight sums the workers' in-flight counts per backend (undefined with one process). */
+  #workerInFlight(): Map<string, number> | undefined {
+    if (!this.#workers) return undefined;
+    const m = new Map<string, number>();
+    for (const r of this.#reports) for (const [url, n] of r.traffic) m.set(url, (m.get(url) ?? 0) + n);
+    return m;
   }
 
   /** current is the generation new requests use. */
@@ -164,9 +252,14 @@ export class Daemon {
       strategy: g.config.strategy,
       engine: g.engine.name,
       draining: this.#stopping,
-      inFlight: this.#handler.inFlight,
+      inFlight: this.#workers ? this.#reports.reduce((n, r) => n + r.inFlight, 0) : this.#handler.inFlight,
       retryBudget: { ratio: this.#budget.ratio, retriesInFlight: this.#budget.retriesInFlight, refused: this.#budget.refused },
       pool: g.pool,
+      clustered: this.#workers !== undefined,
+      workers: this.#workers ? this.#reports : [{
+        id: 0, pid: process.pid, startedAt: this.#startedAt, requests: this.#handler.served, inFlight: this.#handler.inFlight,
+        generation: g.number, tally: { requests: [], durations: [], retries: [] }, traffic: [],
+      }],
     });
   }
 
@@ -185,6 +278,7 @@ export class Daemon {
     // A reload already running finishes (or fails) before the teardown.
     await this.reloader.settled();
     await this.#gens.drain();
+    await this.#workers?.stop(this.#opts.drainMs ?? 10_000);
     this.#handler.closeUpgrades();
     await this.#gens.close();
     await this.#accessLog.close();
@@ -198,10 +292,20 @@ export class Daemon {
   reopenLogs(): void {
     this.#logFile?.reopen();
     this.#accessLog.reopen();
+    this.#workers?.reopen();
   }
 
   /** #applySettings applies the settings that live outside a generation: log level, access log, admin auth, retry budget. */
-  #applySettings(cfg: LbConfig): void {
+  #applySettings(g: Generation): void {
+    const cfg = g.config;
+    const workers = this.#workers;
+    if (workers) {
+      workers.broadcastGeneration(generationMessage(g));
+      const n = workerCountOf(cfg);
+      if (n !== workers.size) {
+        workers.resize(n, this.#opts.drainMs ?? 10_000).catch((err: Error) => this.log.error(`workers: ${err.message}`));
+      }
+    }
     if (this.#ownLog) this.log.level = cfg.log.level;
     this.#accessLog.configure(cfg.accessLog, this.log);
     this.#adminAuth = { token: cfg.admin?.token, allowRemote: cfg.admin?.allowRemote ?? false };

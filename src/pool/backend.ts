@@ -97,7 +97,12 @@ export class BackendState {
   }
 
   /** toJSON keeps JSON.stringify(state) showing every field (three of them are accessors). */
-  toJSON(): Record<string, unknown> {
+  toJSON(): StateSnapshot {
+    return this.snapshot();
+  }
+
+  /** snapshot is the state as plain data: what a cluster primary sends its workers (see BackendRegistry.mirror). */
+  snapshot(): StateSnapshot {
     return {
       url: this.url, health: this.health, probed: this.probed, passes: this.passes, fails: this.fails,
       lastProbe: this.lastProbe, consecutiveFailures: this.consecutiveFailures, ejections: this.ejections,
@@ -109,6 +114,23 @@ export class BackendState {
   ejected(now: number): boolean {
     return this.ejectedUntil > now;
   }
+}
+
+/** StateSnapshot is a BackendState as plain data (JSON, IPC). */
+export interface StateSnapshot {
+  url: string;
+  health: HealthStatus;
+  probed: boolean;
+  passes: number;
+  fails: number;
+  lastProbe: { at: number; ok: boolean; reason: string; ms: number } | undefined;
+  consecutiveFailures: number;
+  ejections: number;
+  ejectedUntil: number;
+  ejectedForMs: number;
+  upSince: number;
+  reason: string;
+  since: number;
 }
 
 /**

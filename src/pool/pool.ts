@@ -48,9 +48,23 @@ export interface HealthSink {
  */
 export type AttemptVerdict = 'ok' | 'failed' | 'aborted';
 
+/**
+ * PassiveUpstream is where a cluster worker's pool sends what live traffic
+ * saw, instead of deciding itself: the primary decides ejections with the
+ * counts of every worker and broadcasts the state (BackendRegistry.mirror).
+ */
+export interface PassiveUpstream {
+  /** outcome: one attempt's verdict for passive checks (never a client abort). */
+  outcome(url: string, ok: boolean, reason: string): void;
+  /** markDown: this worker took a backend down after its same-backend retries failed. */
+  markDown(url: string, reason: string): void;
+}
+
 /** PoolOptions inject randomness for strategies that need it (tests pass a seeded one). */
 export interface PoolOptions {
   random?: () => number;
+  /** upstream: set in a cluster worker; passive results go there instead of being decided here. */
+  upstream?: PassiveUpstream | undefined;
 }
 
 /** Pool is one generation: backends + strategy; select() picks, the HealthSink methods record results. */
@@ -68,6 +82,7 @@ export class Pool implements HealthSink {
   readonly #healthy: EligibleSet;
   readonly #total: number;
   #stickyIndex: ReadonlyMap<string, Backend> | undefined;
+  readonly #upstream: PassiveUpstream | undefined;
   #serving = false;
   #panic = false;
 
@@ -83,6 +98,7 @@ export class Pool implements HealthSink {
     this.#strategy = createStrategy(description.strategy).create(this.backends, { random: opts.random ?? Math.random, journal });
     this.#healthy = new EligibleSet(this.backends, journal);
     this.#total = this.backends.reduce((n, b) => (b.draining ? n : n + 1), 0);
+    this.#upstream = opts.upstream;
   }
 
   /** serving tells whether this generation is the one new requests use (set by serve()). */
@@ -128,7 +144,14 @@ export class Pool implements HealthSink {
     this.#strategy.onLoadChange?.(b);
     if (verdict === 'failed') t.failures++;
     // Passive checks off: skip the report and the refresh it costs.
-    if (verdict !== 'aborted' && this.description.passive.consecutiveFailures > 0) this.reportOutcome(b, verdict === 'ok', reason);
+    if (verdict !== 'aborted' && this.description.passive.consecutiveFailures > 0) {
+      const up = this.#upstream;
+      if (!up) this.reportOutcome(b, verdict === 'ok', reason);
+      // A worker sends every failure, and a success only while the primary
+      // counts failures or probation for the backend (its state, mirrored
+      // here, says so): one IPC message per failure, none per healthy request.
+      else if (verdict === 'failed' || b.state.consecutiveFailures > 0 || b.state.ejections > 0) up.outcome(b.url, verdict === 'ok', reason);
+    }
     if (t.inFlight === 0) this.registry.released(b.url);
   }
 
@@ -250,6 +273,8 @@ export class Pool implements HealthSink {
     s.since = this.registry.now();
     this.registry.notify({ url: s.url, kind: 'health', to: 'down', reason });
     this.#checkPanic();
+    // In a worker, applied here at once (no more picks of it) and decided for all by the primary.
+    this.#upstream?.markDown(s.url, reason);
   }
 
   /** reportOutcome records a live-traffic result for passive checks (outlier ejection). */

@@ -9,7 +9,7 @@
  * their changes in (see StateJournal), which every Pool built on it hands to
  * its strategy: two registries, two daemons, share nothing.
  */
-import { BackendState, BackendTraffic } from './backend.js';
+import { BackendState, BackendTraffic, type StateSnapshot } from './backend.js';
 import type { Transition } from './health-state.js';
 import { StateJournal } from './state-journal.js';
 
@@ -89,6 +89,28 @@ export class BackendRegistry {
     this.#states.delete(url);
     this.#traffic.delete(url);
     return true;
+  }
+
+  /**
+   * mirror copies a state decided elsewhere (a cluster primary's) into this
+   * registry: a worker's only writer of health state. Changes of health,
+   * ejection and slow start are journaled as usual, so strategies see them.
+   */
+  mirror(s: StateSnapshot): void {
+    const st = this.state(s.url);
+    st.probed = s.probed;
+    st.passes = s.passes;
+    st.fails = s.fails;
+    st.lastProbe = s.lastProbe;
+    st.consecutiveFailures = s.consecutiveFailures;
+    st.ejections = s.ejections;
+    st.ejectedForMs = s.ejectedForMs;
+    st.reason = s.reason;
+    st.since = s.since;
+    st.health = s.health;
+    st.upSince = s.upSince;
+    st.ejectedUntil = s.ejectedUntil;
+    if (s.ejectedUntil > this.now() && s.ejectedUntil < this.nextEjectionEnd) this.nextEjectionEnd = s.ejectedUntil;
   }
 
   /** notify passes a transition to the listener. */

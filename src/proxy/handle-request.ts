@@ -87,6 +87,8 @@ export class ProxyHandler {
   readonly #d: ProxyDeps;
   /** inFlight counts requests and upgrades being served (for the drain on stop). */
   inFlight = 0;
+  /** served counts requests answered since start (for /status). */
+  served = 0;
   readonly #upgrades = new Set<Duplex>();
 
   constructor(deps: ProxyDeps) {
@@ -109,6 +111,7 @@ export class ProxyHandler {
       record = recordOf(req, res, sendFailure(res, 'attempts-exhausted'), undefined, 0, 0, 'attempts-exhausted', undefined);
     } finally {
       this.inFlight--;
+      this.served++;
       budget.requestsInFlight--;
     }
     record.durationMs = performance.now() - started;

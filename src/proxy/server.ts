@@ -4,7 +4,7 @@
  * close() stops accepting and drains in-flight requests, bounded.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import type { ListenAddress } from '../config/address.js';
 import { YalbError } from '../errors.js';
 import type { ProxyHandler } from './handle-request.js';
@@ -56,7 +56,7 @@ export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions
 }
 
 /** listen binds a server; rejects with YALB_ERR_LISTEN when the address cannot be bound. */
-export function listen(server: http.Server, addr: ListenAddress): Promise<AddressInfo> {
+export function listen(server: Server, addr: ListenAddress): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       reject(new YalbError('YALB_ERR_LISTEN', `cannot listen on ${addr.host ?? '*'}:${addr.port}: ${err.code ?? err.message}`, { cause: err }));
@@ -74,14 +74,16 @@ export function listen(server: http.Server, addr: ListenAddress): Promise<Addres
  * `drainMs` (idle keep-alive connections are closed at once and as they go
  * idle), then closes whatever is left.
  */
-export async function closeGracefully(server: http.Server, inFlight: () => number, drainMs: number): Promise<void> {
+export async function closeGracefully(server: Server, inFlight: () => number, drainMs: number): Promise<void> {
   const closed = new Promise<void>((r) => server.close(() => r()));
-  server.closeIdleConnections();
+  // A plain net.Server (a cluster primary's, which hands connections on) has no HTTP exchanges to wait for.
+  const h = server instanceof http.Server ? server : undefined;
+  h?.closeIdleConnections();
   const deadline = Date.now() + drainMs;
   while (inFlight() > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 25));
-    server.closeIdleConnections();
+    h?.closeIdleConnections();
   }
-  server.closeAllConnections();
+  h?.closeAllConnections();
   await closed;
 }

@@ -15,6 +15,7 @@
  * backend's last in-flight attempt has ended.
  */
 import type http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/address.js';
 import type { LbConfig } from '../config/schema.js';
@@ -44,7 +45,8 @@ export interface GenerationDeps {
 
 /** ListenerFactories make the daemon's listeners, unbound; the lifecycle binds, swaps and retires them. */
 export interface ListenerFactories {
-  proxy(): http.Server;
+  /** proxy: the HTTP listener, or with workers the primary's net.Server that hands connections on. */
+  proxy(): net.Server;
   admin(): http.Server;
   /** inFlight counts exchanges on the proxy listeners (for the drain of a retired one). */
   inFlight(): number;
@@ -87,7 +89,7 @@ export class Generations {
   readonly #deps: GenerationDeps;
   #gen: Generation;
   #listeners: ListenerFactories | undefined;
-  #server: http.Server | undefined;
+  #server: net.Server | undefined;
   #admin: http.Server | undefined;
   /** #closing tracks listeners replaced by a reload that are still draining; drain() waits for them. */
   readonly #closing = new Set<Promise<void>>();
@@ -157,7 +159,7 @@ export class Generations {
     if (this.#stopping || !listeners) throw new Error('daemon is stopping');
     const old = this.#gen;
     let next: Generation | undefined;
-    let server: http.Server | undefined;
+    let server: net.Server | undefined;
     let admin: http.Server | undefined;
     try {
       next = await buildGeneration(this.#deps, cfg, hash, old.number + 1);
@@ -182,7 +184,7 @@ export class Generations {
     this.#commit(old, next, server, admin, listeners);
   }
 
-  #commit(old: Generation, next: Generation, server: http.Server | undefined, admin: http.Server | undefined, listeners: ListenerFactories): void {
+  #commit(old: Generation, next: Generation, server: net.Server | undefined, admin: http.Server | undefined, listeners: ListenerFactories): void {
     this.#gen = next; // the swap: requests that start from now on use `next`
     next.pool.serve(old.pool);
     old.health.stop();
@@ -205,7 +207,7 @@ export class Generations {
   }
 
   /** #retire stops a replaced listener accepting; its open exchanges finish (bounded by drainMs). */
-  #retire(server: http.Server, listeners: ListenerFactories): void {
+  #retire(server: net.Server, listeners: ListenerFactories): void {
     const closing = closeGracefully(server, listeners.inFlight, listeners.drainMs);
     this.#closing.add(closing);
     void closing.finally(() => this.#closing.delete(closing));

@@ -1,0 +1,43 @@
+/**
+ * The messages between a cluster primary and its workers: plain data only
+ * (a config generation, backend states, passive reports, counters), sent
+ * over the fork's IPC channel with structured-clone serialisation. A client
+ * connection travels as the handle of a `conn` message.
+ */
+import type { WorkerReport } from '../admin/status.js';
+import type { LbConfig } from '../config/schema.js';
+import type { StateSnapshot } from '../pool/backend.js';
+import type { ListenerOptions } from '../proxy/server.js';
+
+/** WORKER_ID_ENV names the environment variable a worker learns its id from. */
+export const WORKER_ID_ENV = 'YALB_WORKER_ID';
+
+/** GenerationMessage carries one applied config generation and the state of its backends. */
+export interface GenerationMessage {
+  t: 'generation';
+  number: number;
+  hash: string;
+  config: LbConfig;
+  states: StateSnapshot[];
+}
+
+/** ToWorker is what the primary sends a worker. */
+export type ToWorker =
+  | { t: 'init'; listener: ListenerOptions | undefined; generation: GenerationMessage }
+  | GenerationMessage
+  | { t: 'state'; states: StateSnapshot[] }
+  /** conn: a client connection, as the message's handle; the worker answers `ack` with the same id. */
+  | { t: 'conn'; id: number }
+  | { t: 'report'; id: number }
+  | { t: 'reopen' }
+  | { t: 'drain'; ms: number };
+
+/** ToPrimary is what a worker sends the primary. */
+export type ToPrimary =
+  /** ready: the worker serves `generation` (sent after init and after every generation). */
+  | { t: 'ready'; generation: number }
+  | { t: 'ack'; id: number }
+  | { t: 'report'; id: number; report: WorkerReport }
+  | { t: 'outcome'; url: string; ok: boolean; reason: string }
+  | { t: 'markDown'; url: string; reason: string }
+  | { t: 'log'; level: string; message: string };

@@ -1,0 +1,201 @@
+/**
+ * A cluster worker (`workers:` > 1): it serves the proxy and nothing else.
+ * It never reads the config file, never probes and never binds a port: the
+ * primary sends it each applied generation (the validated config and its
+ * backends' states), every state change, and the client connections it
+ * accepts. The worker builds its route from a generation exactly as one
+ * process does (same Pool, settings and engine), swaps it in by one
+ * assignment (in-flight requests finish where they started), and sends
+ * passive results up: the primary decides ejections for every worker.
+ *
+ * What stays per worker: the traffic counters (in flight, requests,
+ * failures), the round-robin position, least-connections' in-flight
+ * counts, the retry budget, and the pooled connections to backends.
+ */
+import { Writable } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { WorkerReport } from '../admin/status.js';
+import { RequestTally } from '../admin/request-tally.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { Pool, type PassiveUpstream } from '../pool/pool.js';
+import { BackendRegistry } from '../pool/registry.js';
+import { Engines } from '../proxy/engine.js';
+import { ProxyHandler } from '../proxy/handle-request.js';
+import { RetryBudget } from '../proxy/retry-budget.js';
+import { closeGracefully, createProxyListener } from '../proxy/server.js';
+import { engineNameOf, proxySettingsFrom, type Route } from '../proxy/settings.js';
+import { poolDescriptionOf } from '../reload/generation.js';
+import { AccessLog } from './access-log.js';
+import type { GenerationMessage, ToPrimary, ToWorker } from './ipc.js';
+
+/** Channel is the worker's end of the IPC channel (process, in a forked worker). */
+export interface Channel {
+  send(msg: ToPrimary): void;
+  on(event: 'message', fn: (msg: ToWorker, handle?: Socket) => void): unknown;
+  on(event: 'disconnect', fn: () => void): unknown;
+}
+
+interface WorkerRoute extends Route {
+  readonly number: number;
+}
+
+/** Worker is one serving process of a cluster. */
+export class Worker {
+  readonly id: number;
+  readonly #channel: Channel;
+  readonly #log: Logger;
+  readonly #registry = new BackendRegistry(); // transitions are logged by the primary, not here
+  readonly #engines: Engines;
+  readonly #budget = new RetryBudget(0.2);
+  readonly #tally = new RequestTally();
+  readonly #accessLog = new AccessLog();
+  readonly #handler: ProxyHandler;
+  readonly #upstream: PassiveUpstream;
+  readonly #startedAt = Date.now();
+  #server: ReturnType<typeof createProxyListener> | undefined;
+  #route: WorkerRoute | undefined;
+  #stopping: Promise<void> | undefined;
+
+  readonly #exit: () => void;
+
+  /** `exit` ends the process once the worker has stopped (the entry point's process.exit). */
+  constructor(id: number, channel: Channel, log: Logger, exit: () => void) {
+    this.id = id;
+    this.#channel = channel;
+    this.#exit = exit;
+    this.#log = log;
+    this.#engines = new Engines(log);
+    this.#upstream = {
+      outcome: (url, ok, reason) => channel.send({ t: 'outcome', url, ok, reason }),
+      markDown: (url, reason) => channel.send({ t: 'markDown', url, reason }),
+    };
+    this.#handler = new ProxyHandler({
+      holder: this,
+      budget: this.#budget,
+      log,
+      observer: {
+        requestEnded: (r) => {
+          this.#tally.observe(r.backend, r.status, r.durationMs / 1000);
+          this.#accessLog.write(r);
+        },
+        retried: (reason, granted) => this.#tally.retried(reason, granted),
+      },
+    });
+  }
+
+  /** current is the route new requests use (ProxyHandler's RouteHolder). */
+  get current(): Route {
+    if (!this.#route) throw new Error('worker has no generation yet');
+    return this.#route;
+  }
+
+  /** listen wires the channel: from now on the worker takes generations, states and connections. */
+  listen(): void {
+    this.#channel.on('message', (msg, handle) => this.#onMessage(msg, handle));
+    // The primary is gone (exited, or killed): finish what is in flight and leave, never an orphan.
+    this.#channel.on('disconnect', () => void this.stop(2_000).then(this.#exit));
+  }
+
+  #onMessage(msg: ToWorker, handle: Socket | undefined): void {
+    switch (msg.t) {
+      case 'init':
+        this.#server = createProxyListener(this.#handler, msg.listener);
+        // The server never listens (the primary accepts): 'listening' starts
+        // Node's connection tracking, which headersTimeout / requestTimeout
+        // and closeIdleConnections() need.
+        this.#server.emit('listening');
+        this.#apply(msg.generation);
+        return;
+      case 'generation':
+        this.#apply(msg);
+        return;
+      case 'state':
+        for (const s of msg.states) this.#registry.mirror(s);
+        return;
+      case 'conn':
+        if (!handle) return;
+        if (this.#stopping || !this.#server) {
+          handle.destroy();
+          return;
+        }
+        this.#server.emit('connection', handle);
+        this.#channel.send({ t: 'ack', id: msg.id });
+        return;
+      case 'report':
+        this.#channel.send({ t: 'report', id: msg.id, report: this.report() });
+        return;
+      case 'reopen':
+        this.#accessLog.reopen();
+        return;
+      case 'drain':
+        void this.stop(msg.ms).then(this.#exit);
+        return;
+    }
+  }
+
+  /** #apply builds the route of a generation and swaps it in (older or repeated generations are ignored). */
+  #apply(g: GenerationMessage): void {
+    const old = this.#route;
+    if (old && g.number <= old.number) return;
+    for (const s of g.states) this.#registry.mirror(s);
+    const cfg = g.config;
+    const pool = new Pool(poolDescriptionOf(cfg, g.number), this.#registry, { upstream: this.#upstream });
+    this.#route = { number: g.number, pool, settings: proxySettingsFrom(cfg), engine: this.#engines.get(engineNameOf(cfg)) };
+    pool.serve(old?.pool);
+    const urls = cfg.backends.map((b) => b.url);
+    this.#registry.retain(urls);
+    this.#engines.retain(urls);
+    this.#budget.ratio = cfg.retry.budget;
+    this.#accessLog.configure(cfg.accessLog, this.#log);
+    this.#log.level = cfg.log.level;
+    this.#channel.send({ t: 'ready', generation: g.number });
+  }
+
+  /** report is what /status and /metrics show of this worker. */
+  report(): WorkerReport {
+    const pool = this.#route?.pool;
+    return {
+      id: this.id,
+      pid: process.pid,
+      startedAt: this.#startedAt,
+      requests: this.#handler.served,
+      inFlight: this.#handler.inFlight,
+      generation: this.#route?.number ?? 0,
+      tally: this.#tally.snapshot(),
+      traffic: (pool?.backends ?? []).map((b) => [b.url, b.traffic.inFlight, b.traffic.requests, b.traffic.failures]),
+    };
+  }
+
+  /** stop lets in-flight requests finish (bounded by `ms`), then closes everything. Idempotent. */
+  stop(ms: number): Promise<void> {
+    this.#stopping ??= (async () => {
+      if (this.#server) await closeGracefully(this.#server, () => this.#handler.inFlight, ms);
+      this.#handler.closeUpgrades();
+      this.#engines.close();
+      await this.#accessLog.close();
+    })();
+    return this.#stopping;
+  }
+}
+
+/**
+ * ipcLogger is a worker's operational logger: each line goes to the
+ * primary, which writes it to the daemon's log with the worker's id.
+ */
+export function ipcLogger(channel: Channel): Logger {
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        try {
+          const { level, message } = JSON.parse(line) as { level: string; message: string };
+          channel.send({ t: 'log', level, message });
+        } catch {
+          channel.send({ t: 'log', level: 'info', message: line });
+        }
+      }
+      cb();
+    },
+  });
+  return createLogger({ format: 'json', stream });
+}
