@@ -21,8 +21,8 @@ export function has(cmd: string): boolean {
 /** PIN: targets go to core 0, load generators and backends to core 1. */
 export const PIN = has('taskset') && os.availableParallelism() >= 2;
 
-/** Core is where a process runs: 0 = the proxy under test, 1 = load and backends. */
-export type Core = 0 | 1;
+/** Core is where a process runs: 0 = the proxy under test, 1 = load and backends, 'all' = unpinned (yalb with workers). */
+export type Core = 0 | 1 | 'all';
 
 /** Proc is one started child. */
 export interface Proc {
@@ -36,7 +36,7 @@ export interface Proc {
 const live = new Set<Proc>();
 
 function pinned(core: Core, cmd: string, args: string[]): [string, string[]] {
-  return PIN ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
+  return PIN && core !== 'all' ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
 }
 
 function track(name: string, child: ChildProcess): Proc {

@@ -191,7 +191,7 @@ function nodeScriptTarget(id: string, name: string, src: string): TargetDef {
 }
 
 /** YalbOptions shape the generated lb.yaml. */
-interface YalbOptions { engine?: string; accessLog?: boolean }
+interface YalbOptions { engine?: string; accessLog?: boolean; workers?: number }
 
 /**
  * yalbConfig is the generated lb.yaml: defaults, plus an HTTP health check
@@ -202,6 +202,7 @@ export function yalbConfig(port: number, adminPort: number, backends: string[], 
   return [
     `listen: 127.0.0.1:${port}`,
     ...(o.engine ? [`engine: ${o.engine}`] : []),
+    ...(o.workers ? [`workers: ${o.workers}`] : []),
     'backends:',
     ...backends.map((u) => `  - url: ${u}`),
     'healthCheck:',
@@ -221,13 +222,14 @@ function yalbTarget(id: string, name: string, o: YalbOptions): TargetDef {
       const [port, adminPort] = [await freePort(), await freePort()];
       const cfg = path.join(dir, `${id}.yaml`);
       writeFileSync(cfg, yalbConfig(port, adminPort, b.urls, o, path.join(dir, `${id}-access.log`)));
-      const p = launch(name, 0, process.execPath, [CLI, 'start', '-c', cfg], path.join(dir, `${id}.log`));
+      // With workers, the primary and its workers may use every core (they share core 1 with the load and the backends).
+      const p = launch(name, o.workers ? 'all' : 0, process.execPath, [CLI, 'start', '-c', cfg], path.join(dir, `${id}.log`));
       const url = `http://127.0.0.1:${port}`;
       await readyOrStop([p], async () => {
         await waitHttp(`${url}/`, p);
         await waitHttp(`http://127.0.0.1:${adminPort}/metrics`, p, 5000);
       });
-      return { id, name, url, pids: () => [p.pid], stop: () => stop(p, 5000) };
+      return { id, name, url, pids: () => [p.pid, ...childrenOf(p.pid)], stop: () => stop(p, 5000) };
     },
   };
 }
@@ -292,6 +294,7 @@ export function targetDefs(opts: { engines: boolean; nginx: string | undefined }
   if (opts.engines) {
     defs.push(yalbTarget('yalb-undici', 'yalb, engine: undici', { engine: 'undici' }));
     defs.push(yalbTarget('yalb-http-proxy-3', 'yalb, engine: http-proxy-3', { engine: 'http-proxy-3' }));
+    defs.push(yalbTarget('yalb-workers-2', 'yalb, workers: 2 (unpinned: both cores, one shared with the load)', { workers: 2 }));
   } else {
     defs.push(yalbTarget('yalb', 'yalb', {}));
   }

@@ -30,7 +30,13 @@ export type ToWorker =
   | { t: 'conn'; id: number }
   | { t: 'report'; id: number }
   | { t: 'reopen' }
-  | { t: 'drain'; ms: number };
+  /**
+   * drain: finish and leave. `gentle` (a worker that is no longer wanted,
+   * the others keep serving): each client connection is closed after its
+   * next response, idle ones only at the deadline. Otherwise (stop): idle
+   * connections are closed at once, as with one process.
+   */
+  | { t: 'drain'; ms: number; gentle?: boolean };
 
 /** ToPrimary is what a worker sends the primary. */
 export type ToPrimary =

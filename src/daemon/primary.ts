@@ -320,7 +320,7 @@ export class WorkerSet {
       const extra = [...this.#workers.values()].filter((w) => !w.leaving).slice(count);
       for (const w of extra) {
         w.leaving = true;
-        this.#send(w, { t: 'drain', ms: drainMs });
+        this.#send(w, { t: 'drain', ms: drainMs, gentle: true });
       }
     }
     this.#o.log.info(`workers: ${before} → ${count}`);

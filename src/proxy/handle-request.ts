@@ -89,6 +89,12 @@ export class ProxyHandler {
   inFlight = 0;
   /** served counts requests answered since start (for /status). */
   served = 0;
+  /**
+   * closeAfterResponse: answer with `Connection: close` and close each client
+   * connection after its response (a worker leaving: its clients reconnect
+   * elsewhere between requests instead of racing a closed keep-alive socket).
+   */
+  closeAfterResponse = false;
   readonly #upgrades = new Set<Duplex>();
 
   constructor(deps: ProxyDeps) {
@@ -99,6 +105,7 @@ export class ProxyHandler {
   readonly handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const route = this.#d.holder.current;
     const started = performance.now();
+    if (this.closeAfterResponse) res.shouldKeepAlive = false;
     const budget = this.#d.budget;
     this.inFlight++;
     budget.requestsInFlight++;

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -192,4 +192,54 @@ test('workers: 2 — SIGTERM drains both workers and exits 0; SIGKILL of the pri
   c2.child.kill('SIGKILL');
   await exited(c2.child);
   await waitFor(() => pids2.every((p) => !isAlive(p)), { timeoutMs: 10_000, what: 'workers exit after their primary is killed' });
+});
+
+test('workers: 2 — a reload to 3 and back to 2 under keep-alive load fails nothing; 2 → 1 is refused and 2 keep serving', async (t) => {
+  const backends = await startBackends(t, 2);
+  const c = await startCluster(t, backends);
+  const agents = Array.from({ length: 4 }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  t.after(() => agents.forEach((a) => a.destroy()));
+  let failed = 0;
+  let served = 0;
+  const errors: string[] = [];
+  let stop = false;
+  const loops = agents.map(async (agent) => {
+    for (let n = 0; n < 20_000 && !stop; n++) {
+      try {
+        const r = await request(c.url, { agent, timeoutMs: 5_000 });
+        if (r.status === 200) served++;
+        else failed++;
+      } catch (err) {
+        failed++;
+        errors.push((err as Error).message);
+      }
+    }
+  });
+  const resize = async (n: number, generation: number) => {
+    writeFileSync(c.file, readFileSync(c.file, 'utf8').replace(/^workers: \d+$/m, `workers: ${n}`));
+    process.kill(c.child.pid as number, 'SIGHUP');
+    await waitFor(async () => {
+      const s = await c.status();
+      return s.generation === generation && s.workers.length === n && s.workers.every((w) => w.generation === generation);
+    }, { timeoutMs: 15_000, what: `${n} workers on generation ${generation}` });
+    const at = served;
+    await waitFor(() => served > at + 50, { timeoutMs: 10_000, what: 'load goes on' });
+  };
+  await waitFor(() => served > 50, { timeoutMs: 10_000, what: 'load' });
+  await resize(3, 2);
+  await resize(2, 3);
+  // One process ↔ several needs a restart: refused, the running config stays.
+  writeFileSync(c.file, readFileSync(c.file, 'utf8').replace(/^workers: \d+$/m, 'workers: 1'));
+  process.kill(c.child.pid as number, 'SIGHUP');
+  const refused = await waitFor(async () => {
+    const s = await c.status();
+    return s.lastReload && !s.lastReload.ok ? s : undefined;
+  }, { timeoutMs: 10_000, what: 'the reload refused' });
+  assert.match(JSON.stringify(refused.lastReload), /workers: switching between one process and several needs a restart/);
+  assert.equal(refused.workers.length, 2);
+  assert.equal(refused.generation, 3);
+  stop = true;
+  await Promise.all(loops);
+  assert.equal(failed, 0, `failed ${failed} of ${served + failed}: ${errors.slice(0, 3).join('; ')}`);
+  t.diagnostic(`${served} requests across 2 → 3 → 2 workers, none failed`);
 });
