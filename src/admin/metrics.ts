@@ -90,9 +90,9 @@ export class Metrics {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'yalb_' });
   }
 
-  /** retried counts one retry asked for, granted or refused by the budget. */
-  retried(reason: string, granted: boolean): void {
-    this.#tally.retried(reason, granted);
+  /** retried counts one retry: granted or refused by the budget, or a failover (no slot needed). */
+  retried(reason: string, result: string): void {
+    this.#tally.retried(reason, result);
   }
 
   /** snapshot is this process's request counts as plain data (a worker sends it to the primary). */

@@ -50,9 +50,9 @@ export class RequestTally {
   readonly #durations = new Map<number, DurationSeries>();
   readonly #retries = new Map<string, { reason: string; result: string; count: number }>();
 
-  /** retried counts one retry asked for, granted or refused by the budget. */
-  retried(reason: string, granted: boolean): void {
-    this.#addRetry(reason, granted ? 'granted' : 'refused', 1);
+  /** retried counts one retry by reason and result (granted, refused, failover). */
+  retried(reason: string, result: string): void {
+    this.#addRetry(reason, result, 1);
   }
 
   #addRetry(reason: string, result: string, n: number): void {
@@ -125,7 +125,7 @@ export class RequestTally {
   retriesMetric(): MetricData {
     const values: MetricValue[] = [];
     for (const r of this.#retries.values()) values.push({ value: r.count, labels: { reason: r.reason, result: r.result } });
-    return { name: 'yalb_retries_total', help: 'Retries asked for, by reason and whether the budget granted them.', type: 'counter', aggregator: 'sum', values };
+    return { name: 'yalb_retries_total', help: 'Retries, by reason and result: granted or refused by the retry budget, or failover (a request that never reached a backend, or left one now down: no budget needed).', type: 'counter', aggregator: 'sum', values };
   }
 
   /** durationMetric is yalb_request_duration_seconds (cumulative buckets, +Inf, sum, count). */

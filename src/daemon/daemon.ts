@@ -102,7 +102,7 @@ export class Daemon {
       log,
       observer: {
         requestEnded: (r) => this.#requestEnded(r),
-        retried: (reason, granted) => this.metrics.retried(reason, granted),
+        retried: (reason, result) => this.metrics.retried(reason, result),
       },
     });
   }

@@ -80,7 +80,7 @@ export class Worker {
           this.#tally.observe(r.backend, r.status, r.durationMs / 1000);
           this.#accessLog.write(r);
         },
-        retried: (reason, granted) => this.#tally.retried(reason, granted),
+        retried: (reason, result) => this.#tally.retried(reason, result),
       },
     });
   }

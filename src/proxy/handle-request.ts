@@ -43,10 +43,14 @@ function recordOf(req: IncomingMessage, res: ServerResponse, status: number, bac
   return { req, res, status, backend, attempts, retries, durationMs: 0, failure, bytes };
 }
 
+/** RetryResult is what became of a retry: granted or refused by the budget, or a failover that needs no slot. */
+export type RetryResult = 'granted' | 'refused' | 'failover';
+
 /** ProxyObserver hears about finished requests and retries (metrics, access log). */
 export interface ProxyObserver {
   requestEnded(r: RequestRecord): void;
-  retried(reason: 'connect' | 'reset' | 'timeout', granted: boolean): void;
+  /** retried: a retry asked for, and the budget's answer ('failover': one that needs no slot). */
+  retried(reason: 'connect' | 'reset' | 'timeout', result: RetryResult): void;
 }
 
 /** ProxyDeps are what the request handler is built from (all passed in, nothing global). */
@@ -163,7 +167,7 @@ export class ProxyHandler {
     const budget = this.#d.budget;
     const retry = (reason: 'connect' | 'reset' | 'timeout'): boolean => {
       const granted = budget.tryRetry();
-      this.#d.observer.retried(reason, granted);
+      this.#d.observer.retried(reason, granted ? 'granted' : 'refused');
       if (granted) {
         retryHeld = true;
         retries++;
@@ -209,10 +213,26 @@ export class ProxyHandler {
       }
       if (d.action === 'fail') return fail(failKind(d.kind), b, p.attempts, retries);
       const reason = outcome.kind === 'connect-failed' ? 'connect' : outcome.kind === 'timeout' ? 'timeout' : 'reset';
-      if (d.action === 'retry-same') {
-        if (!retry(reason)) return fail('budget', b, p.attempts, retries);
-        if (d.delay && s.retryDelayMs > 0) await sleep(s.retryDelayMs);
-        if (d.delay) p.sameBackendRetries++;
+      // A backend death is one event, not a retry storm:
+      // - a request that never reached a backend (connect failed) moves on
+      //   to the next one without a budget slot: that adds no load anywhere;
+      // - same-backend connect retries are skipped once the backend is down
+      //   (a sibling request already marked it), and when the budget has no
+      //   slot for them the request moves on instead of failing;
+      // - moving on from a backend that is now down or ejected is failover,
+      //   not amplification: no slot either. The budget still limits retries
+      //   against backends that stay up (a pool failing as a whole).
+      const delay = d.action === 'retry-same' && d.delay;
+      let action = d.action;
+      if (action === 'retry-same' && delay && (!b.available || !retry(reason))) {
+        if (p.attempts >= s.maxAttempts) return fail(failKind('connect'), b, p.attempts, retries);
+        action = 'next-backend';
+      } else if (action === 'retry-same' && !delay && !retry(reason)) {
+        return fail('budget', b, p.attempts, retries);
+      }
+      if (action === 'retry-same') {
+        if (delay && s.retryDelayMs > 0) await sleep(s.retryDelayMs);
+        if (delay) p.sameBackendRetries++;
         else p.raceRetried = true;
       } else {
         const next = pool.select(tried, key);
@@ -220,7 +240,12 @@ export class ProxyHandler {
           const k = outcome.kind === 'timeout' ? 'timeout' : outcome.kind === 'connect-failed' ? 'connect' : 'attempts-exhausted';
           return fail(failKind(k), b, p.attempts, retries);
         }
-        if (!retry(reason)) return fail('budget', b, p.attempts, retries);
+        if (outcome.kind === 'connect-failed' || !b.available) {
+          this.#d.observer.retried(reason, 'failover');
+          retries++;
+        } else if (!retry(reason)) {
+          return fail('budget', b, p.attempts, retries);
+        }
         backend = next;
         p.attempts++;
         p.sameBackendRetries = 0;
