@@ -17,6 +17,8 @@ export const ErrorCodes = {
   YALB_ERR_UPSTREAM_IDLE: 'an exchange with a backend saw no byte for timeouts.idle',
   YALB_ERR_ATTEMPTS_EXHAUSTED: 'every attempt on every allowed backend failed (502)',
   YALB_ERR_RETRY_BUDGET: 'a retry was refused because retry.budget was spent (502)',
+  YALB_ERR_LOOP: 'a request came back to the yalb that sent it (a backend points at yalb itself): 508',
+  YALB_ERR_CLIENT_TIMEOUT: 'a request body stopped arriving for timeouts.clientIdle (408)',
   YALB_ERR_CLIENT_ABORT: 'the client went away before the response was complete (logged as 499)',
   YALB_ERR_RELOAD_FAILED: 'a reload was refused; the previous config keeps serving',
   YALB_ERR_PID_FILE: 'the pid file is held by a live yalb, or could not be written or read',

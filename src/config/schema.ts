@@ -22,19 +22,47 @@ export const ENGINE_NAMES = ['undici', 'http-proxy-3'] as const;
 /** EngineName is one of ENGINE_NAMES. */
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
-const duration = (what: string) =>
+/**
+ * MAX_DURATION_MS is the longest delay Node's timers honour (2^31 - 1 ms,
+ * about 24.8 days): a longer one fires after 1 ms, so it is refused here.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** MAX_BUFFER_BYTES caps sizes of what yalb holds in memory per request (1 GiB). */
+export const MAX_BUFFER_BYTES = 2 ** 30;
+
+/** duration: "500ms" | "2s" | … | ms, at most MAX_DURATION_MS; `min: 1` where 0 has no meaning (probe interval and timeout). */
+const duration = (what: string, o: { min?: number } = {}) =>
   z.union([
     z.int().nonnegative(),
     z.string().regex(new RegExp(DURATION_PATTERN), { error: `${what}: expected a duration like "500ms", "20s", "1m" or a whole number of milliseconds` }),
   ], { error: `${what}: expected a duration like "500ms", "20s", "1m" or a whole number of milliseconds` })
-    .transform((v) => parseDuration(v) as number);
+    .transform((v, ctx) => {
+      const ms = parseDuration(v) as number;
+      if (ms > MAX_DURATION_MS) {
+        ctx.addIssue({ code: 'custom', message: `${what}: at most 24d (${MAX_DURATION_MS} ms, the longest timer Node honours), got ${ms} ms` });
+        return z.NEVER;
+      }
+      if (ms < (o.min ?? 0)) {
+        ctx.addIssue({ code: 'custom', message: `${what}: must be at least ${o.min} ms (0 has no meaning here)` });
+        return z.NEVER;
+      }
+      return ms;
+    });
 
-const size = (what: string) =>
+const size = (what: string, max = MAX_BUFFER_BYTES) =>
   z.union([
     z.int().nonnegative(),
     z.string().regex(new RegExp(SIZE_PATTERN), { error: `${what}: expected a size like "64KiB", "1MiB" or a whole number of bytes` }),
   ], { error: `${what}: expected a size like "64KiB", "1MiB" or a whole number of bytes` })
-    .transform((v) => parseSize(v) as number);
+    .transform((v, ctx) => {
+      const n = parseSize(v) as number;
+      if (n > max) {
+        ctx.addIssue({ code: 'custom', message: `${what}: at most ${max / 2 ** 20} MiB (${max} bytes), got ${n} bytes` });
+        return z.NEVER;
+      }
+      return n;
+    });
 
 const percent = (what: string) =>
   z.union([
@@ -113,17 +141,19 @@ const RetrySchema = z.strictObject({
 
 const TimeoutsSchema = z.strictObject({
   connect: duration('timeouts.connect').prefault('5s')
-    .describe('TCP connect to a backend; exceeded counts as a connect failure and is retried (default 5s).'),
+    .describe('TCP connect to a backend; exceeded counts as a connect failure and is retried; 0 = off (default 5s).'),
   response: duration('timeouts.response').prefault('60s')
-    .describe('Request sent to first response byte; exceeded answers 504 (default 60s).'),
+    .describe('Request sent to first response byte; exceeded answers 504; 0 = off (default 60s).'),
   idle: duration('timeouts.idle').prefault('60s')
-    .describe('No byte either way on an open exchange; exceeded closes both sides (default 60s).'),
+    .describe('No byte either way on an open exchange; exceeded closes both sides; 0 = off (default 60s).'),
+  clientIdle: duration('timeouts.clientIdle').prefault('60s')
+    .describe('No byte from the client while its request body arrives; exceeded answers 408 (or closes, once a response started); 0 = off (default 60s).'),
 });
 
 const HealthCheckSchema = z.strictObject({
-  interval: duration('healthCheck.interval').prefault('20s')
+  interval: duration('healthCheck.interval', { min: 1 }).prefault('20s')
     .describe('Time between probes of each backend; probes start at once (default 20s).'),
-  timeout: duration('healthCheck.timeout').prefault('2s')
+  timeout: duration('healthCheck.timeout', { min: 1 }).prefault('2s')
     .describe('Time a probe may take before it counts as failed (default 2s).'),
   path: z.string().regex(/^\//, { error: 'healthCheck.path must start with "/"' }).optional()
     .describe('HTTP GET this path as the probe; absent = TCP connect probe (default: absent).'),

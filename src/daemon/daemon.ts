@@ -22,6 +22,7 @@ import { describeTransition } from '../pool/health-state.js';
 import { BackendRegistry } from '../pool/registry.js';
 import { Engines } from '../proxy/engine.js';
 import { ProxyHandler, type RequestRecord } from '../proxy/handle-request.js';
+import { newViaToken } from '../proxy/request-checks.js';
 import { RetryBudget } from '../proxy/retry-budget.js';
 import { createProxyListener } from '../proxy/server.js';
 import { type Generation, Generations } from '../reload/generation.js';
@@ -58,6 +59,8 @@ export class Daemon {
   readonly #logFile: ReopenableFile | undefined;
   readonly #gens: Generations;
   readonly #budget = new RetryBudget(0.2);
+  /** #via is this daemon's Via pseudonym (loop detection), shared with its workers. */
+  readonly #via = newViaToken();
   readonly #handler: ProxyHandler;
   readonly #accessLog = new AccessLog();
   #adminAuth: AdminOptions = {};
@@ -98,6 +101,7 @@ export class Daemon {
     this.reloader = new Reloader(this.configPath, target, log, { onResult: (ok) => this.metrics.observeReload(ok) });
     this.#handler = new ProxyHandler({
       holder: gens,
+      via: this.#via,
       budget: this.#budget,
       log,
       observer: {
@@ -182,6 +186,7 @@ export class Daemon {
     };
     this.#workers = new WorkerSet({
       count,
+      via: this.#via,
       log: this.log,
       listener: this.#opts.listener,
       generation: () => generationMessage(gens.current),

@@ -11,6 +11,8 @@ import type { ListenerOptions } from '../proxy/server.js';
 
 /** WORKER_ID_ENV names the environment variable a worker learns its id from. */
 export const WORKER_ID_ENV = 'YALB_WORKER_ID';
+/** WORKER_VIA_ENV carries the daemon's Via pseudonym to a worker. */
+export const WORKER_VIA_ENV = 'YALB_WORKER_VIA';
 
 /** GenerationMessage carries one applied config generation and the state of its backends. */
 export interface GenerationMessage {

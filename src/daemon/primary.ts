@@ -26,11 +26,13 @@ import { YalbError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { StateSnapshot } from '../pool/backend.js';
 import type { ListenerOptions } from '../proxy/server.js';
-import { type GenerationMessage, type ToPrimary, type ToWorker, WORKER_ID_ENV } from './ipc.js';
+import { type GenerationMessage, type ToPrimary, type ToWorker, WORKER_ID_ENV, WORKER_VIA_ENV } from './ipc.js';
 
 /** WorkerSetOptions: what the primary's workers are started with (all passed in). */
 export interface WorkerSetOptions {
   count: number;
+  /** via: the daemon's Via pseudonym, the same in every worker (loop detection). */
+  via: string;
   log: Logger;
   listener: ListenerOptions | undefined;
   /** generation is the serving generation, as a new worker receives it. */
@@ -104,7 +106,7 @@ export class WorkerSet {
   #fork(): WorkerHandle {
     const id = this.#nextId++;
     const child = fork(this.#o.entry ?? defaultEntry(), [], {
-      env: { ...process.env, [WORKER_ID_ENV]: String(id) },
+      env: { ...process.env, [WORKER_ID_ENV]: String(id), [WORKER_VIA_ENV]: this.#o.via },
       execArgv: process.execArgv,
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -5,7 +5,8 @@
 import type { Socket } from 'node:net';
 import type { Channel } from './worker.js';
 import { ipcLogger, Worker } from './worker.js';
-import { type ToPrimary, type ToWorker, WORKER_ID_ENV } from './ipc.js';
+import { newViaToken } from '../proxy/request-checks.js';
+import { type ToPrimary, type ToWorker, WORKER_ID_ENV, WORKER_VIA_ENV } from './ipc.js';
 
 const channel: Channel = {
   // After the primary is gone the channel is closed: a late message is dropped, never a crash.
@@ -24,6 +25,6 @@ process.on('SIGUSR1', () => {});
 
 const log = ipcLogger(channel);
 const exit = () => process.exit(0);
-const worker = new Worker(Number(process.env[WORKER_ID_ENV] ?? 0), channel, log, exit);
+const worker = new Worker(Number(process.env[WORKER_ID_ENV] ?? 0), process.env[WORKER_VIA_ENV] ?? newViaToken(), channel, log, exit);
 process.on('SIGTERM', () => void worker.stop(10_000).then(exit));
 worker.listen();

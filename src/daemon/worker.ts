@@ -61,7 +61,7 @@ export class Worker {
   readonly #exit: () => void;
 
   /** `exit` ends the process once the worker has stopped (the entry point's process.exit). */
-  constructor(id: number, channel: Channel, log: Logger, exit: () => void) {
+  constructor(id: number, via: string, channel: Channel, log: Logger, exit: () => void) {
     this.id = id;
     this.#channel = channel;
     this.#exit = exit;
@@ -73,6 +73,7 @@ export class Worker {
     };
     this.#handler = new ProxyHandler({
       holder: this,
+      via,
       budget: this.#budget,
       log,
       observer: {

@@ -18,6 +18,7 @@ import { hashKeyOf } from './request-key.js';
 import { type AttemptOutcome, decide, type FailKind, type RequestProgress } from './retry-policy.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { Route, RouteHolder } from './settings.js';
+import { addVia, hostHeaders, looped } from './request-checks.js';
 import { type FailureKind, sendFailure } from './status.js';
 
 /** RequestRecord describes one finished request, for metrics and the access log. */
@@ -56,6 +57,8 @@ export interface ProxyObserver {
 /** ProxyDeps are what the request handler is built from (all passed in, nothing global). */
 export interface ProxyDeps {
   holder: RouteHolder;
+  /** via: this daemon's Via pseudonym (request-checks.ts), shared by its workers: a request carrying it has looped. */
+  via: string;
   budget: RetryBudget;
   observer: ProxyObserver;
   log: Logger;
@@ -63,6 +66,31 @@ export interface ProxyDeps {
 
 /** TLS: the proxy listener does not terminate TLS yet (the TLS issue adds it): X-Forwarded-Proto is http. */
 const TLS = false;
+
+/**
+ * watchClientIdle ends a request whose body stops arriving for `ms`
+ * (timeouts.clientIdle): 408 when no response has started, else the
+ * connection is closed. An inactivity limit, as nginx's client_body_timeout
+ * and HAProxy's timeout client, not a cap on the total upload time.
+ */
+function watchClientIdle(req: IncomingMessage, res: ServerResponse, ms: number): void {
+  const socket = req.socket;
+  const onTimeout = () => {
+    if (!res.headersSent && !res.destroyed) {
+      res.shouldKeepAlive = false;
+      sendFailure(res, 'client-timeout');
+      res.once('finish', () => socket.destroy());
+    } else {
+      socket.destroy();
+    }
+  };
+  socket.setTimeout(ms);
+  req.once('timeout', onTimeout);
+  req.once('end', () => {
+    socket.setTimeout(0);
+    req.off('timeout', onTimeout);
+  });
+}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -137,8 +165,13 @@ export class ProxyHandler {
     // would throw on an absolute URL it cannot parse, and a reverse proxy
     // has no use for absolute-form or "*" (RFC 9112 §3.2).
     if (req.url?.charCodeAt(0) !== 47 /* '/' */) return fail('bad-request');
+    const via = this.#d.via;
+    if (looped(req, via)) return fail('loop');
+    if (hostHeaders(req) > 1) return fail('bad-host');
 
     prepareRequestHeaders(req, { trusted: s.trusted, tls: TLS });
+    addVia(req, via);
+    if (s.clientIdleMs > 0 && !hasNoBody(req)) watchClientIdle(req, res, s.clientIdleMs);
     const key = s.hashKey ? hashKeyOf(req, s.hashKey) : undefined;
     const tried = new Set<Backend>();
 
@@ -272,7 +305,14 @@ export class ProxyHandler {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: YALB_ERR_BAD_REQUEST\r\n\r\n');
       return;
     }
+    const via = this.#d.via;
+    if (looped(req, via) || hostHeaders(req) > 1) {
+      const [line, code] = looped(req, via) ? ['508 Loop Detected', 'YALB_ERR_LOOP'] : ['400 Bad Request', 'YALB_ERR_BAD_REQUEST'];
+      socket.end(`HTTP/1.1 ${line}\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: ${code}\r\n\r\n`);
+      return;
+    }
     prepareRequestHeaders(req, { trusted: s.trusted, tls: TLS }, true);
+    addVia(req, via);
     const key = s.hashKey ? hashKeyOf(req, s.hashKey) : undefined;
     // Follow a sticky cookie (Socket.IO-style clients upgrade on the backend
     // that served their polling requests); a 101 cannot set a new one.

@@ -13,7 +13,11 @@ import type { ProxyHandler } from './handle-request.js';
 export interface ListenerOptions {
   /** headersTimeoutMs: a client must send its headers within this (408 after). Default 15 s. */
   headersTimeoutMs?: number;
-  /** requestTimeoutMs: the whole request must arrive within this (408 after). Default 5 min. */
+  /**
+   * requestTimeoutMs: the whole request must arrive within this (408 after).
+   * Default 0 (off): a slow upload is limited by inactivity
+   * (timeouts.clientIdle), as in nginx, HAProxy and Envoy, not by its length.
+   */
   requestTimeoutMs?: number;
   /** keepAliveTimeoutMs: an idle client connection is closed after this. Default 65 s (beyond common LB/client idles). */
   keepAliveTimeoutMs?: number;
@@ -31,7 +35,7 @@ export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions
   const headersTimeout = opts.headersTimeoutMs ?? 15_000;
   const server = http.createServer({
     headersTimeout,
-    requestTimeout: opts.requestTimeoutMs ?? 300_000,
+    requestTimeout: opts.requestTimeoutMs ?? 0,
     // Node enforces headersTimeout and requestTimeout only when this timer
     // sweeps the connections (default every 30 s), so a slow client would
     // hold a connection up to 30 s past its deadline. Sweep at least every
@@ -44,6 +48,11 @@ export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions
   });
   server.on('upgrade', (req, socket, head) => {
     handler.upgrade(req, socket, head).catch(() => socket.destroy());
+  });
+  // CONNECT would tunnel anywhere: a reverse proxy is not an open proxy (405, never forwarded).
+  server.on('connect', (_req, socket: Socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: YALB_ERR_BAD_REQUEST\r\n\r\n');
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {

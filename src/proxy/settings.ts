@@ -20,6 +20,8 @@ export interface ProxySettings {
   maxAttempts: number;
   bufferLimit: number;
   timeouts: AttemptTimeouts;
+  /** clientIdleMs: timeouts.clientIdle, the longest pause in a request body (0 = off). */
+  clientIdleMs: number;
   trusted: BlockList | undefined;
 }
 
@@ -55,6 +57,7 @@ export function proxySettingsFrom(cfg: LbConfig): ProxySettings {
     maxAttempts: cfg.retry.maxAttempts,
     bufferLimit: cfg.retry.bufferLimit,
     timeouts: { connectMs: cfg.timeouts.connect, responseMs: cfg.timeouts.response, idleMs: cfg.timeouts.idle },
+    clientIdleMs: cfg.timeouts.clientIdle,
     trusted,
   };
 }

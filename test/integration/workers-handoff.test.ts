@@ -20,6 +20,7 @@ test('a connection handed to a worker that dies before its ack is served by anot
   const logs = new LogCapture();
   const workers = new WorkerSet({
     count: 2,
+    via: 'yalb-test',
     log: createLogger({ format: 'json', stream: logs.stream }),
     listener: undefined,
     generation: () => ({ t: 'generation', number: 1, hash: '', config: {} as LbConfig, states: [] }),

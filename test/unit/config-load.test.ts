@@ -259,3 +259,25 @@ describe('hash and errors', () => {
     assert.equal(read.code, 'YALB_ERR_CONFIG_READ');
   });
 });
+
+describe('loadConfig: every duration and size within what Node can honour; 0 means off or is refused', () => {
+  const base = 'backends:\n  - url: http://127.0.0.1:3031\n';
+  const cases: Array<[string, string]> = [
+    ['timeouts:\n  response: 1000h\n', 'timeouts.response: at most 24d'],
+    ['healthCheck:\n  interval: 1000h\n', 'healthCheck.interval: at most 24d'],
+    ['healthCheck:\n  interval: 0\n', 'healthCheck.interval: must be at least 1 ms'],
+    ['healthCheck:\n  timeout: 0s\n', 'healthCheck.timeout: must be at least 1 ms'],
+    ['retry:\n  bufferLimit: 99999999999GiB\n', 'retry.bufferLimit: at most 1024 MiB'],
+    ['timeouts:\n  clientIdle: 720h\n', 'timeouts.clientIdle: at most 24d'],
+  ];
+  for (const [yaml, message] of cases) {
+    it(JSON.stringify(yaml), () => {
+      const r = failed(parseConfigText(base + yaml, 'lb.yaml'));
+      assert.ok(r.issues.some((i) => formatIssue(i).includes(message) && i.line > 1), r.issues.map(formatIssue).join('\n'));
+    });
+  }
+  it('timeouts of 0 are accepted and mean off', () => {
+    const r = parseConfigText(`${base}timeouts:\n  connect: 0\n  response: 0\n  idle: 0\n  clientIdle: 0\n`, 'lb.yaml');
+    assert.ok(r.ok, JSON.stringify(r));
+  });
+});

@@ -13,6 +13,9 @@ test('every failure kind maps to its status and a documented YALB_ERR_* code', (
   const want: Record<FailureKind, [number, string]> = {
     'no-backend': [503, 'YALB_ERR_NO_BACKEND'],
     'bad-request': [400, 'YALB_ERR_BAD_REQUEST'],
+    'bad-host': [400, 'YALB_ERR_BAD_REQUEST'],
+    'loop': [508, 'YALB_ERR_LOOP'],
+    'client-timeout': [408, 'YALB_ERR_CLIENT_TIMEOUT'],
     'connect': [502, 'YALB_ERR_UPSTREAM_CONNECT'],
     'reset': [502, 'YALB_ERR_UPSTREAM_RESET'],
     'attempts-exhausted': [502, 'YALB_ERR_ATTEMPTS_EXHAUSTED'],

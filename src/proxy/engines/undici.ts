@@ -184,7 +184,7 @@ export function createUndiciEngine(upgrade: Engine['upgrade']): Engine {
         // Before the headers nothing comes from the backend once the request
         // is sent, so "no byte for timeouts.idle" is a headers timeout too.
         const { responseMs, idleMs } = opts.timeouts;
-        const idleFirst = idleMs > 0 && idleMs < responseMs; // 0 turns a timeout off in undici
+        const idleFirst = idleMs > 0 && (responseMs === 0 || idleMs < responseMs); // 0 turns a timeout off, here as in undici
         const attempt = new UndiciAttempt(res, opts.setCookie, idleFirst ? 'idle' : 'response', release, resolve);
         // undici frames the body itself (chunked when its length is unknown)
         // and refuses a transfer-encoding header.

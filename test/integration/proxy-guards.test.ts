@@ -1,0 +1,74 @@
+/**
+ * Requests yalb must not forward as they are: CONNECT (405, never a tunnel),
+ * two Host headers (400), a request that loops back through the same yalb
+ * (508, at once, instead of circling until memory runs out), and an upload
+ * that stops arriving (408 after timeouts.clientIdle) — while one that is
+ * slow but steady passes, however long it takes. Runs on each engine.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { test } from 'node:test';
+import { startBackends } from '../helpers/backend.js';
+import { request, startTestDaemon, yamlConfig } from '../helpers/daemon.js';
+import { deadPort } from '../helpers/ports.js';
+import { rawExchange, statusLine } from '../helpers/raw.js';
+import { waitFor } from '../helpers/wait.js';
+
+test('CONNECT gets 405 and two Host headers get 400; neither reaches a backend', async (t) => {
+  const [b1] = await startBackends(t, 1);
+  const { daemon, url } = await startTestDaemon(t, yamlConfig([b1!.url]));
+  const port = daemon.address.port;
+  const connect = await rawExchange(port, ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'], 3000);
+  assert.equal(statusLine(connect.data), 'HTTP/1.1 405 Method Not Allowed');
+  const twoHosts = await rawExchange(port, ['GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n'], 3000);
+  assert.equal(statusLine(twoHosts.data), 'HTTP/1.1 400 Bad Request');
+  assert.match(twoHosts.data.toString(), /x-yalb-error: YALB_ERR_BAD_REQUEST/i);
+  assert.equal(b1!.hits, 0, 'nothing was forwarded');
+  const ok = await request(url);
+  assert.equal(ok.status, 200);
+  assert.match(String(b1!.seen[0]?.headers.via), /^1\.1 yalb-[0-9a-f]{8}$/, 'the backend sees this hop in Via');
+});
+
+test('a backend that points back at yalb: 508 YALB_ERR_LOOP at once, not a request circling', async (t) => {
+  const port = await deadPort();
+  // Its first probe runs before it listens (down); the next ones find it up.
+  const { url } = await startTestDaemon(t, `listen: 127.0.0.1:${port}\nbackends:\n  - url: http://127.0.0.1:${port}\npassive:\n  consecutiveFailures: 0\nhealthCheck:\n  interval: 100ms\n  timeout: 100ms\n  rise: 1\n`);
+  await waitFor(async () => (await request(`${url}/x`)).status !== 503, { what: 'the self-pointing backend probed up' });
+  const started = Date.now();
+  const r = await request(`${url}/x`, { timeoutMs: 5000 });
+  assert.equal(r.status, 508);
+  assert.equal(r.headers['x-yalb-error'], 'YALB_ERR_LOOP');
+  assert.ok(Date.now() - started < 1000, `508 after ${Date.now() - started} ms`);
+});
+
+test('timeouts.clientIdle: an upload that stops gets 408; a slow but steady one passes', async (t) => {
+  const [b1] = await startBackends(t, 1);
+  const { daemon, url } = await startTestDaemon(t, yamlConfig([b1!.url], 'timeouts:\n  clientIdle: 400ms\n'));
+  const port = daemon.address.port;
+  // Stops after 5 of 100 bytes.
+  const t0 = Date.now();
+  const stalled = await rawExchange(port, ['POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhello'], 5000);
+  assert.equal(statusLine(stalled.data), 'HTTP/1.1 408 Request Timeout', stalled.data.toString());
+  assert.match(stalled.data.toString(), /x-yalb-error: YALB_ERR_CLIENT_TIMEOUT/i);
+  assert.ok(Date.now() - t0 < 3000, `408 after ${Date.now() - t0} ms`);
+  // 20 bytes, one every 150 ms (3 s in all, far beyond clientIdle): never idle long enough to be cut.
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = http.request(`${url}/steady`, { method: 'POST', headers: { 'content-length': 20 }, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => resolve(`${res.statusCode} ${text}`));
+    });
+    req.on('error', reject);
+    let sent = 0;
+    const tick = setInterval(() => {
+      req.write('x');
+      if (++sent === 20) {
+        clearInterval(tick);
+        req.end();
+      }
+    }, 150);
+    t.after(() => clearInterval(tick));
+  });
+  assert.equal(body, '200 b1\n');
+  assert.equal((await request(url)).status, 200, 'still serving');
+});
