@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import type { Channel } from './worker.js';
 import { ipcLogger, Worker } from './worker.js';
-import { newViaToken } from '../proxy/request-checks.js';
+import { newViaToken } from '../proxy/handle-request.js';
 import { type ToPrimary, type ToWorker, WORKER_ID_ENV, WORKER_VIA_ENV } from './ipc.js';
 
 const channel: Channel = {

@@ -19,6 +19,8 @@ import { type AttemptOutcome, decide, type FailKind, type RequestProgress } from
 import type { RetryBudget } from './retry-budget.js';
 import type { Route, RouteHolder } from './settings.js';
 import { addVia, hostHeaders, looped } from './request-checks.js';
+
+export { newViaToken } from './request-checks.js';
 import { type FailureKind, sendFailure } from './status.js';
 
 /** RequestRecord describes one finished request, for metrics and the access log. */
