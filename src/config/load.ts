@@ -11,7 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import {
+  Composer, Lexer, LineCounter, Parser, YAMLParseError, isAlias, isMap, isScalar, isSeq, parseDocument, type Document,
+} from 'yaml';
 import type { core } from 'zod';
 import { YalbError } from '../errors.js';
 import { LbConfigSchema, type LbConfig } from './schema.js';
@@ -99,7 +102,7 @@ export async function loadConfig(path: string): Promise<LoadResult> {
   } catch {
     return readFailure(path, 'not valid UTF-8 text; expected a YAML file', hash);
   }
-  return parseWithHash(text, path, hash);
+  return runSliced(parseSteps(text, path, hash));
 }
 
 /** parseConfigText parses and validates config text as if read from `file`; the hash is of its UTF-8 bytes. */
@@ -109,12 +112,93 @@ export function parseConfigText(text: string, file: string): LoadResult {
   if (bytes.length > MAX_CONFIG_BYTES) return readFailure(file, tooLarge(bytes.length), hash);
   const nul = text.indexOf('\0');
   if (nul !== -1) return readFailure(file, binary(nul), hash);
-  return parseWithHash(text, file, hash);
+  return runToEnd(parseSteps(text, file, hash));
 }
 
-function parseWithHash(text: string, file: string, hash: string): LoadResult {
+/**
+ * SLICE_MS is how long loadConfig may hold the event loop before it lets
+ * other work run: a 10,000-backend lb.yaml takes a few hundred ms to parse,
+ * and a reload must not stall the running pool's requests, probes and
+ * /status for that long. Measured (examples/bench/reload-stall.ts, 10,000
+ * backends): longest stall of a reload, median ~590 → ~120 ms; what is left
+ * is yaml composing the document in one block and the reload's pool build.
+ */
+const SLICE_MS = 10;
+
+/** Steps is a parse that pauses (`yield`) wherever it may let the event loop run; the driver decides whether to. */
+type Steps = Generator<void, LoadResult, void>;
+
+/** runToEnd drives a parse without pausing (parseConfigText is synchronous). */
+function runToEnd(steps: Steps): LoadResult {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * runSliced drives a parse in slices of about SLICE_MS, with a turn of the
+ * event loop between them. A file that needed more than one slice gets one
+ * more turn at the end, so the caller's next synchronous steps (the reload's
+ * pool build and commit) do not run in the same turn as the last slice.
+ */
+async function runSliced(steps: Steps): Promise<LoadResult> {
+  let sliced = false;
+  for (;;) {
+    const start = performance.now();
+    let r: IteratorResult<void, LoadResult>;
+    do r = steps.next(); while (!r.done && performance.now() - start < SLICE_MS);
+    if (r.done && !sliced) return r.value;
+    await nextTurn();
+    sliced = true;
+    if (r.done) return r.value;
+  }
+}
+
+/** PAUSE_EVERY is how many YAML lexemes are parsed between two points where the parse may pause. */
+const PAUSE_EVERY = 2048;
+
+/**
+ * composeDocument is yaml's parseDocument(text, { lineCounter, prettyErrors:
+ * false, uniqueKeys: true }) written out with its public parts (Lexer,
+ * Parser, Composer), the same calls in the same order, so that it can pause
+ * every PAUSE_EVERY lexemes. Same document, same errors, same positions.
+ */
+function* composeDocument(text: string, lineCounter: LineCounter): Generator<void, Document.Parsed, void> {
+  const parser = new Parser(lineCounter.addNewLine);
+  const composer = new Composer({ lineCounter, prettyErrors: false, uniqueKeys: true });
+  let doc: Document.Parsed | undefined;
+  let more = false;
+  const take = (docs: Iterable<Document.Parsed>): void => {
+    for (const d of docs) {
+      if (!doc) doc = d;
+      else if (doc.options.logLevel !== 'silent') {
+        doc.errors.push(new YAMLParseError(d.range.slice(0, 2) as [number, number], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+        more = true; // parseDocument stops at the second document
+        return;
+      }
+    }
+  };
+  lineCounter.addNewLine(0); // what Parser.parse() does first
+  let n = 0;
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const token of parser.next(lexeme)) {
+      take(composer.next(token));
+      if (more) return doc as Document.Parsed;
+    }
+    if (++n % PAUSE_EVERY === 0) yield;
+  }
+  for (const token of parser.end()) {
+    take(composer.next(token));
+    if (more) return doc as Document.Parsed;
+  }
+  take(composer.end(true, text.length));
+  return doc as Document.Parsed; // composer.end(true) always yields a document
+}
+
+function* parseSteps(text: string, file: string, hash: string): Steps {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = yield* composeDocument(text, lineCounter);
   const at = (offset: number, message: string, path = ''): ConfigIssue => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, col, message, path };
@@ -134,6 +218,7 @@ function parseWithHash(text: string, file: string, hash: string): LoadResult {
     const message = `expected a mapping of settings at the top level (like "backends:"), got ${got}`;
     return { ok: false, code: 'YALB_ERR_CONFIG_INVALID', issues: [at(top.range?.[0] ?? 0, message)], hash };
   }
+  yield; // composing is one block (the whole document at once): validate in the next slice
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -141,6 +226,7 @@ function parseWithHash(text: string, file: string, hash: string): LoadResult {
     // Unresolved aliases and alias bombs (billion laughs) surface here.
     return { ok: false, code: 'YALB_ERR_CONFIG_INVALID', issues: [at(0, `YAML: ${(err as Error).message}`)], hash };
   }
+  yield; // toJS and the schema each take tens of ms at 10,000 backends: a pause between them
   const parsed = LbConfigSchema.safeParse(data, { reportInput: true });
   if (parsed.success) return { ok: true, config: parsed.data, hash, text };
   const issues = parsed.error.issues.flatMap((z) => zodIssueToConfigIssues(z, doc, at));
