@@ -40,13 +40,22 @@ export function formatJson(r: RequestRecord, at: Date): string {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
+/**
+ * escapeLogText makes request text safe inside a quoted field of a log line:
+ * quotes, backslashes and control characters are escaped (nginx's escape=default),
+ * so a request cannot forge or split a line.
+ */
+export function escapeLogText(s: string): string {
+  return s.replace(/["\\\x00-\x1f\x7f]/g, (c) => (c === '"' || c === '\\' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 /** formatCombined renders one access line in the combined log format, plus backend, attempts and duration. */
 export function formatCombined(r: RequestRecord, at: Date): string {
   const p2 = (n: number) => String(n).padStart(2, '0');
   const ts = `${p2(at.getUTCDate())}/${MONTHS[at.getUTCMonth()]}/${at.getUTCFullYear()}:${p2(at.getUTCHours())}:${p2(at.getUTCMinutes())}:${p2(at.getUTCSeconds())} +0000`;
-  const q = (v: string | string[] | undefined) => `"${String(v ?? '-').replace(/["\\]/g, '\\$&')}"`;
+  const q = (v: string | string[] | undefined) => `"${escapeLogText(String(v ?? '-'))}"`;
   const h = r.req.headers;
-  return `${clientOf(r)} - - [${ts}] "${r.req.method} ${r.req.url} HTTP/${r.req.httpVersion}" ${r.status} ${bytesOf(r) ?? '-'} ${q(h.referer)} ${q(h['user-agent'])} backend=${r.backend ?? '-'} attempts=${r.attempts} duration_ms=${r.durationMs.toFixed(1)}\n`;
+  return `${clientOf(r)} - - [${ts}] "${r.req.method} ${escapeLogText(r.req.url ?? '')} HTTP/${r.req.httpVersion}" ${r.status} ${bytesOf(r) ?? '-'} ${q(h.referer)} ${q(h['user-agent'])} backend=${r.backend ?? '-'} attempts=${r.attempts} duration_ms=${r.durationMs.toFixed(1)}\n`;
 }
 
 /** FLUSH_BYTES and FLUSH_MS bound the access log buffer (nginx `access_log … buffer= flush=`). */
@@ -80,7 +89,7 @@ export class AccessLog {
     // when it is a file or a TTY, which would block the request path.
     const f = path === 'stdout'
       ? createWriteStream('', { fd: 1, autoClose: false })
-      : createWriteStream(path, { flags: 'a' });
+      : createWriteStream(path, { flags: 'a', mode: 0o640 }); // client addresses and paths: not for every local user
     f.on('error', (err) => this.#log?.error(`access log ${path}: ${err.message}`));
     this.#file = f;
   }

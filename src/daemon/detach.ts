@@ -19,7 +19,7 @@ export type ChildMessage = { ready: true; pid: number } | { ready: false; error:
  * once it is ready; rejects with the child's startup error.
  */
 export function spawnDetached(cliPath: string, args: string[], logFile: string | undefined, timeoutMs = 60_000): Promise<number> {
-  const out = logFile ? openSync(logFile, 'a') : 'ignore';
+  const out = logFile ? openSync(logFile, 'a', 0o640) : 'ignore';
   const child = spawn(process.execPath, [cliPath, ...args], {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],

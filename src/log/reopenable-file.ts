@@ -18,7 +18,8 @@ export class ReopenableFile extends Writable {
   }
 
   #open(): WriteStream {
-    const f = createWriteStream(this.path, { flags: 'a' });
+    // 0640: logs hold client addresses and paths; not for every local user.
+    const f = createWriteStream(this.path, { flags: 'a', mode: 0o640 });
     f.on('error', () => {}); // a write error must not crash the daemon; the next reopen may heal it
     return f;
   }

@@ -6,10 +6,12 @@
  * slow but steady passes, however long it takes. Runs on each engine.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { test } from 'node:test';
 import { startBackends } from '../helpers/backend.js';
-import { request, startTestDaemon, yamlConfig } from '../helpers/daemon.js';
+import { request, startTestDaemon, tempDir, yamlConfig } from '../helpers/daemon.js';
 import { deadPort } from '../helpers/ports.js';
 import { rawExchange, statusLine } from '../helpers/raw.js';
 import { waitFor } from '../helpers/wait.js';
@@ -71,4 +73,22 @@ test('timeouts.clientIdle: an upload that stops gets 408; a slow but steady one 
   });
   assert.equal(body, '200 b1\n');
   assert.equal((await request(url)).status, 200, 'still serving');
+});
+
+test('header values with NUL, CR or other control bytes get 400 and never reach a backend; a quote in a path is escaped in the access log', async (t) => {
+  const [b1] = await startBackends(t, 1);
+  const dir = tempDir(t);
+  const file = path.join(dir, 'access.log');
+  const { daemon } = await startTestDaemon(t, yamlConfig([b1!.url], `accessLog:\n  path: ${file}\n  format: combined\n`), { dir });
+  const port = daemon.address.port;
+  for (const v of ['a\x00b', 'a\rb', 'a\x01b', 'a\x7fb']) {
+    const r = await rawExchange(port, [`GET / HTTP/1.1\r\nHost: x\r\nX-T: ${v}\r\n\r\n`], 3000);
+    assert.equal(statusLine(r.data), 'HTTP/1.1 400 Bad Request', JSON.stringify(v));
+  }
+  assert.equal(b1!.hits, 0, 'nothing was forwarded');
+  const r = await rawExchange(port, ['GET /a"b HTTP/1.1\r\nHost: x\r\nUser-Agent: evil" 200 0 "x\r\nConnection: close\r\n\r\n'], 3000);
+  assert.equal(statusLine(r.data), 'HTTP/1.1 200 OK');
+  const line = await waitFor(() => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').find((l) => l.includes('/a')) : undefined), { what: 'the access line' });
+  assert.match(line, /"GET \/a\\"b HTTP\/1\.1"/);
+  assert.match(line, /"evil\\" 200 0 \\"x"/);
 });
