@@ -62,6 +62,9 @@ export function parseCidr(input: string): Cidr | string {
 }
 
 function isIpv6(address: string): boolean {
+  // Only hex digits, colons and dots (an embedded IPv4): the URL parser alone
+  // would accept "::]?x" (a query after the bracket), which BlockList refuses.
+  if (!/^[0-9a-fA-F:.]+$/.test(address)) return false;
   try {
     return new URL(`http://[${address}]/`).hostname.length > 2;
   } catch {
