@@ -17,6 +17,8 @@ export const ErrorCodes = {
   YALB_ERR_UPSTREAM_IDLE: 'an exchange with a backend saw no byte for timeouts.idle',
   YALB_ERR_ATTEMPTS_EXHAUSTED: 'every attempt on every allowed backend failed (502)',
   YALB_ERR_RETRY_BUDGET: 'a retry was refused because retry.budget was spent (502)',
+  YALB_ERR_QUEUE_FULL: 'every backend was at its maxConnections and queue.size requests were already waiting (503, Retry-After)',
+  YALB_ERR_QUEUE_TIMEOUT: 'every backend stayed at its maxConnections for queue.timeout while the request waited (503, Retry-After)',
   YALB_ERR_LOOP: 'a request came back to the yalb that sent it (a backend points at yalb itself): 508',
   YALB_ERR_CLIENT_TIMEOUT: 'a request body stopped arriving for timeouts.clientIdle (408)',
   YALB_ERR_CLIENT_ABORT: 'the client went away before the response was complete (logged as 499)',

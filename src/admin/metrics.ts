@@ -18,6 +18,8 @@ function scraped(registry: Registry, data: () => MetricData): void {
 /** BackendGaugeSource lets the metrics read per-backend state at scrape time. */
 export interface BackendGaugeSource {
   backends(): Array<{ url: string; up: boolean; inFlight: number }>;
+  /** queue: requests waiting for a full pool now, and those turned away since start (summed over workers). */
+  queue?(): { length: number; full: number; timedOut: number };
 }
 
 /** MetricsOptions: process metrics on or off, and where a cluster primary gets its workers' counts. */
@@ -65,6 +67,21 @@ export class Metrics {
         for (const b of source.backends()) this.set({ backend: b.url }, b.inFlight);
       },
     });
+    const queue = source.queue?.bind(source);
+    if (queue) {
+      new Gauge({
+        name: 'yalb_queue_length', help: 'Requests waiting for a backend slot (every backend at its maxConnections).', registers,
+        collect() { this.set(queue().length); },
+      });
+      new Gauge({
+        name: 'yalb_queue_rejected', help: 'Requests turned away by the queue since start: full (queue.size) or timeout (queue.timeout).', labelNames: ['reason'], registers,
+        collect() {
+          const q = queue();
+          this.set({ reason: 'full' }, q.full);
+          this.set({ reason: 'timeout' }, q.timedOut);
+        },
+      });
+    }
     if (opts.collect) {
       // Only with workers: per-worker series mean something there (the `worker` label is the worker's id).
       const reports = () => this.#reports;

@@ -20,8 +20,22 @@ export interface WorkerReport {
   requests: number;
   inFlight: number;
   generation: number;
+  /** queue: requests waiting for a backend slot now, and those turned away (full, timed out) since start. */
+  queue: QueueDoc;
   tally: TallySnapshot;
   traffic: Array<[url: string, inFlight: number, requests: number, failures: number]>;
+}
+
+/** QueueDoc is the request queue (maxConnections + queue:) in /status: waiting now, turned away since start. */
+export interface QueueDoc {
+  length: number;
+  full: number;
+  timedOut: number;
+}
+
+/** queueDoc copies a request queue's counters (proxy/queue.ts RequestQueue) for /status. */
+export function queueDoc(q: QueueDoc): QueueDoc {
+  return { length: q.length, full: q.full, timedOut: q.timedOut };
 }
 
 /** WorkerDoc is one serving process in /status. */
@@ -75,6 +89,8 @@ export interface StatusDocument {
   retryBudget: { ratio: number; retriesInFlight: number; refused: number };
   /** workers: the processes that serve (one entry, this process, without workers:). */
   workers: WorkerDoc[];
+  /** queue: requests waiting for a full pool now (summed over workers), the size allowed, and those turned away. */
+  queue: QueueDoc & { size: number };
   backends: BackendDoc[];
 }
 
@@ -99,6 +115,7 @@ export interface StatusParts {
   workers: WorkerReport[];
   /** clustered: the backends' traffic counters are the workers' sums, not this process's. */
   clustered: boolean;
+  queueSize: number;
 }
 
 type Traffic = { inFlight: number; requests: number; failures: number };
@@ -154,6 +171,12 @@ export function statusDocument(p: StatusParts): StatusDocument {
     workers: p.workers.map((w) => ({
       id: w.id, pid: w.pid, upSince: new Date(w.startedAt).toISOString(), requests: w.requests, inFlight: w.inFlight, generation: w.generation,
     })),
+    queue: {
+      size: p.queueSize,
+      length: p.workers.reduce((n, w) => n + w.queue.length, 0),
+      full: p.workers.reduce((n, w) => n + w.queue.full, 0),
+      timedOut: p.workers.reduce((n, w) => n + w.queue.timedOut, 0),
+    },
     backends: p.pool.backends.map((b) => backendDoc(b, summed)),
   };
 }

@@ -124,6 +124,15 @@ const BackendSchema = z.strictObject({
     .describe('Relative share of requests for the weighted strategies; integer >= 1 (default 1).'),
   drain: z.boolean().default(false)
     .describe('true = take no new requests while in-flight ones finish; still probed (default false).'),
+  maxConnections: z.int().min(1).max(1_000_000).optional()
+    .describe('At most this many requests in flight to this backend (per worker); a full backend is skipped by every strategy, and when all are full requests wait in the queue (default: no limit).'),
+});
+
+const QueueSchema = z.strictObject({
+  size: z.int().min(0).max(1_000_000).default(0)
+    .describe('Requests that may wait when every backend is full (maxConnections); beyond it 503 YALB_ERR_QUEUE_FULL; 0 = no queue (default 0).'),
+  timeout: duration('queue.timeout', { min: 1 }).prefault('5s')
+    .describe('How long a request may wait in the queue before 503 YALB_ERR_QUEUE_TIMEOUT (default 5s).'),
 });
 
 const RetrySchema = z.strictObject({
@@ -234,6 +243,8 @@ export const LbConfigSchema = z.strictObject({
     .prefault([])
     .describe('Client addresses (CIDRs) whose X-Forwarded-* headers are kept; others are replaced (default none).'),
   retry: RetrySchema.prefault({}).describe('Retries and attempts on failure (each key has its default).'),
+  queue: QueueSchema.prefault({})
+    .describe('Where requests wait when every backend is at its maxConnections (HAProxy\'s queue, Envoy\'s pending requests); each key has its default (default: no queue).'),
   timeouts: TimeoutsSchema.prefault({}).describe('Timeouts towards backends (each key has its default).'),
   healthCheck: HealthCheckSchema.prefault({}).describe('Active health checks (probes) (each key has its default).'),
   passive: PassiveSchema.prefault({}).describe('Passive health checks: outlier detection on live traffic (each key has its default).'),

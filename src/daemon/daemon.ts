@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type AdminOptions, createAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
-import { statusDocument, type StatusDocument, type WorkerReport } from '../admin/status.js';
+import { queueDoc, statusDocument, type StatusDocument, type WorkerReport } from '../admin/status.js';
 import { formatListen } from '../config/address.js';
 import { configError, loadConfig } from '../config/load.js';
 import type { LbConfig } from '../config/schema.js';
@@ -85,6 +85,7 @@ export class Daemon {
         const inFlight = this.#workerInFlight();
         return gens.current.pool.backends.map((b) => ({ url: b.url, up: b.available, inFlight: inFlight?.get(b.url) ?? b.traffic.inFlight }));
       },
+      queue: () => (this.#workers ? this.status().queue : queueDoc(this.#handler.queue)),
     }, { processMetrics: opts.processMetrics, collect: clustered ? () => this.refresh().then(() => this.#reports) : undefined });
     // A reload may change workers: N → M, but not switch between one process and a primary with workers.
     const target = {
@@ -260,9 +261,10 @@ export class Daemon {
       retryBudget: { ratio: this.#budget.ratio, retriesInFlight: this.#budget.retriesInFlight, refused: this.#budget.refused },
       pool: g.pool,
       clustered: this.#workers !== undefined,
+      queueSize: g.config.queue.size,
       workers: this.#workers ? this.#reports : [{
         id: 0, pid: process.pid, startedAt: this.#startedAt, requests: this.#handler.served, inFlight: this.#handler.inFlight,
-        generation: g.number, tally: { requests: [], durations: [], retries: [] }, traffic: [],
+        generation: g.number, queue: queueDoc(this.#handler.queue), tally: { requests: [], durations: [], retries: [] }, traffic: [],
       }],
     });
   }

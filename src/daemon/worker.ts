@@ -14,7 +14,7 @@
  */
 import { Writable } from 'node:stream';
 import type { Socket } from 'node:net';
-import type { WorkerReport } from '../admin/status.js';
+import { queueDoc, type WorkerReport } from '../admin/status.js';
 import { RequestTally } from '../admin/request-tally.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { Pool, type PassiveUpstream } from '../pool/pool.js';
@@ -171,6 +171,7 @@ export class Worker {
       requests: this.#handler.served,
       inFlight: this.#handler.inFlight,
       generation: this.#route?.number ?? 0,
+      queue: queueDoc(this.#handler.queue),
       tally: this.#tally.snapshot(),
       traffic: (pool?.backends ?? []).map((b) => [b.url, b.traffic.inFlight, b.traffic.requests, b.traffic.failures]),
     };

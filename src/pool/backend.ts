@@ -17,6 +17,8 @@ export interface BackendSpec {
   url: string;
   weight: number;
   drain: boolean;
+  /** maxConnections: the most attempts in flight to it in this process (undefined = no limit). */
+  maxConnections?: number | undefined;
 }
 
 /** HealthStatus is the active-check verdict on a backend. */
@@ -191,6 +193,12 @@ export class Backend {
   /** weight is the configured weight. */
   get weight(): number {
     return this.spec.weight;
+  }
+
+  /** full tells whether the backend has maxConnections attempts in flight in this process. */
+  get full(): boolean {
+    const max = this.spec.maxConnections;
+    return max !== undefined && this.traffic.inFlight >= max;
   }
 
   /** draining tells whether the backend takes no new requests (drain: true). */

@@ -82,6 +82,10 @@ export class Pool implements HealthSink {
   readonly #healthy: EligibleSet;
   readonly #total: number;
   #stickyIndex: ReadonlyMap<string, Backend> | undefined;
+  /** #capped: some backend has maxConnections (else select() never checks fullness). */
+  readonly #capped: boolean;
+  /** saturated: the last select() found no backend only because every eligible one was full. */
+  saturated = false;
   readonly #upstream: PassiveUpstream | undefined;
   #serving = false;
   #panic = false;
@@ -99,6 +103,7 @@ export class Pool implements HealthSink {
     this.#healthy = new EligibleSet(this.backends, journal);
     this.#total = this.backends.reduce((n, b) => (b.draining ? n : n + 1), 0);
     this.#upstream = opts.upstream;
+    this.#capped = description.backends.some((b) => b.maxConnections !== undefined);
   }
 
   /** serving tells whether this generation is the one new requests use (set by serve()). */
@@ -171,7 +176,9 @@ export class Pool implements HealthSink {
    */
   sticky(id: string, tried: ReadonlySet<Backend>): Backend | undefined {
     this.#stickyIndex ??= stickyIndex(this.backends);
-    return findSticky(this.#stickyIndex, id, { tried, panic: this.panicking() });
+    const b = findSticky(this.#stickyIndex, id, { tried, panic: this.panicking() });
+    // A full backend (maxConnections) breaks stickiness for this request (HAProxy's redispatch).
+    return b?.full ? undefined : b;
   }
 
 
@@ -182,7 +189,19 @@ export class Pool implements HealthSink {
    */
   select(tried: ReadonlySet<Backend>, key?: string): Backend | undefined {
     const ctx: PickContext = { tried, key, panic: this.#refresh() };
-    return this.#strategy.select(ctx);
+    const b = this.#strategy.select(ctx);
+    this.saturated = false;
+    if (!this.#capped || !b?.full) return b;
+    // A full backend (maxConnections) is skipped: pick again as if it had
+    // been tried, until one has room or none is left (then saturated).
+    const skip = new Set(tried);
+    for (let next: Backend | undefined = b; next; next = this.#strategy.select(ctx)) {
+      if (!next.full) return next;
+      skip.add(next);
+      ctx.tried = skip;
+    }
+    this.saturated = true;
+    return undefined;
   }
 
   /**

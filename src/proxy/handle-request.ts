@@ -18,6 +18,7 @@ import { hashKeyOf } from './request-key.js';
 import { type AttemptOutcome, decide, type FailKind, type RequestProgress } from './retry-policy.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { Route, RouteHolder } from './settings.js';
+import { RequestQueue } from './queue.js';
 import { addVia, hostHeaders, looped } from './request-checks.js';
 
 export { newViaToken } from './request-checks.js';
@@ -123,6 +124,8 @@ export class ProxyHandler {
   inFlight = 0;
   /** served counts requests answered since start (for /status). */
   served = 0;
+  /** queue holds requests waiting for a backend slot (maxConnections); per process. */
+  readonly queue = new RequestQueue();
   /**
    * closeAfterResponse: answer with `Connection: close` and close each client
    * connection after its response (a worker leaving: its clients reconnect
@@ -185,6 +188,12 @@ export class ProxyHandler {
       if (stickyWanted) backend = pool.sticky(stickyWanted, tried);
     }
     backend ??= pool.select(tried, key);
+    if (!backend && pool.saturated) {
+      // Every eligible backend is at its maxConnections: wait in the queue.
+      const got = await this.#waitForSlot(pool, tried, key, s.queue, res);
+      if (typeof got === 'string') return fail(got);
+      backend = got;
+    }
     if (!backend) return fail('no-backend');
 
     // Most requests have no body: skip the await (a promise and a microtask per request).
@@ -225,6 +234,7 @@ export class ProxyHandler {
       } finally {
         const verdict = verdictOf(outcome);
         pool.end(b, verdict, verdict === 'ok' ? '' : failureOf(outcome)); // no string built for a success
+        if (this.queue.length > 0) this.queue.release(); // a slot is free: the longest waiter picks again
         if (retryHeld) {
           budget.releaseRetry();
           retryHeld = false;
@@ -340,6 +350,36 @@ export class ProxyHandler {
       this.#upgrades.delete(socket);
     }
   };
+
+  /**
+   * #waitForSlot waits in the queue until a pick finds a backend with room,
+   * or answers why not: queue full, timed out, or the client left.
+   */
+  async #waitForSlot(
+    pool: Route['pool'], tried: ReadonlySet<Backend>, key: string | undefined, q: { size: number; timeoutMs: number }, res: ServerResponse,
+  ): Promise<Backend | FailureKind> {
+    if (q.size === 0) return 'queue-full';
+    const deadline = performance.now() + q.timeoutMs;
+    let cancel: (() => void) | undefined;
+    const onClose = () => cancel?.();
+    res.once('close', onClose);
+    try {
+      let front = false;
+      for (;;) {
+        if (clientGone(res)) return 'client-abort';
+        const r = await this.queue.wait(q.size, deadline - performance.now(), (c) => { cancel = c; }, front);
+        if (r === 'full') return 'queue-full';
+        if (r === 'timeout') return 'queue-timeout';
+        if (r === 'gone') return 'client-abort';
+        const b = pool.select(tried, key);
+        if (b) return b;
+        if (!pool.saturated) return 'no-backend';
+        front = true; // woken but beaten to the slot: back to the head of the queue
+      }
+    } finally {
+      res.off('close', onClose);
+    }
+  }
 
   /** closeUpgrades ends every open upgraded connection (after the drain on stop). */
   closeUpgrades(): void {

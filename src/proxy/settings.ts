@@ -22,6 +22,8 @@ export interface ProxySettings {
   timeouts: AttemptTimeouts;
   /** clientIdleMs: timeouts.clientIdle, the longest pause in a request body (0 = off). */
   clientIdleMs: number;
+  /** queue: how many requests may wait for a full pool (0 = none) and for how long. */
+  queue: { size: number; timeoutMs: number };
   trusted: BlockList | undefined;
 }
 
@@ -58,6 +60,7 @@ export function proxySettingsFrom(cfg: LbConfig): ProxySettings {
     bufferLimit: cfg.retry.bufferLimit,
     timeouts: { connectMs: cfg.timeouts.connect, responseMs: cfg.timeouts.response, idleMs: cfg.timeouts.idle },
     clientIdleMs: cfg.timeouts.clientIdle,
+    queue: { size: cfg.queue.size, timeoutMs: cfg.queue.timeout },
     trusted,
   };
 }

@@ -7,7 +7,7 @@ import type { ErrorCode } from '../errors.js';
 
 /** FailureKind is why a request ended without a backend's response. */
 export type FailureKind =
-  | 'bad-request' | 'bad-host' | 'loop' | 'client-timeout'
+  | 'bad-request' | 'bad-host' | 'loop' | 'client-timeout' | 'queue-full' | 'queue-timeout'
   | 'no-backend' | 'connect' | 'reset' | 'attempts-exhausted' | 'budget' | 'timeout' | 'idle' | 'client-abort';
 
 /** STATUS_OF maps a failure to its status and stable error code. 499 is logged only, never sent. */
@@ -16,6 +16,8 @@ export const STATUS_OF: Record<FailureKind, { status: number; code: ErrorCode; t
   'bad-host': { status: 400, code: 'YALB_ERR_BAD_REQUEST', text: 'bad request: more than one Host header' },
   'loop': { status: 508, code: 'YALB_ERR_LOOP', text: 'loop detected: this request already passed through this yalb (a backend points back at it)' },
   'client-timeout': { status: 408, code: 'YALB_ERR_CLIENT_TIMEOUT', text: 'the request body stopped arriving (timeouts.clientIdle)' },
+  'queue-full': { status: 503, code: 'YALB_ERR_QUEUE_FULL', text: 'every backend is at its maxConnections and the queue is full' },
+  'queue-timeout': { status: 503, code: 'YALB_ERR_QUEUE_TIMEOUT', text: 'every backend stayed at its maxConnections for queue.timeout' },
   'no-backend': { status: 503, code: 'YALB_ERR_NO_BACKEND', text: 'no backend is available' },
   'connect': { status: 502, code: 'YALB_ERR_UPSTREAM_CONNECT', text: 'no backend accepted the connection' },
   'reset': { status: 502, code: 'YALB_ERR_UPSTREAM_RESET', text: 'the backend closed the connection before answering, and the request could not be replayed' },

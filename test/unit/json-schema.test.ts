@@ -37,7 +37,7 @@ describe('lbJsonSchema', () => {
     assert.deepEqual(s.required, ['backends']);
     assert.equal(s.properties.backends.type, 'array');
     assert.equal(s.properties.backends.minItems, 1);
-    assert.deepEqual(Object.keys(s.properties.backends.items.properties), ['url', 'weight', 'drain']);
+    assert.deepEqual(Object.keys(s.properties.backends.items.properties), ['url', 'weight', 'drain', 'maxConnections']);
     assert.deepEqual(s.properties.backends.items.required, ['url']);
   });
 

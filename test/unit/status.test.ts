@@ -16,6 +16,8 @@ test('every failure kind maps to its status and a documented YALB_ERR_* code', (
     'bad-host': [400, 'YALB_ERR_BAD_REQUEST'],
     'loop': [508, 'YALB_ERR_LOOP'],
     'client-timeout': [408, 'YALB_ERR_CLIENT_TIMEOUT'],
+    'queue-full': [503, 'YALB_ERR_QUEUE_FULL'],
+    'queue-timeout': [503, 'YALB_ERR_QUEUE_TIMEOUT'],
     'connect': [502, 'YALB_ERR_UPSTREAM_CONNECT'],
     'reset': [502, 'YALB_ERR_UPSTREAM_RESET'],
     'attempts-exhausted': [502, 'YALB_ERR_ATTEMPTS_EXHAUSTED'],
