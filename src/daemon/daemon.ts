@@ -281,9 +281,11 @@ export class Daemon {
   async #stopNow(): Promise<void> {
     this.#stopping = true;
     await this.#watcher?.stop();
-    // A reload already running finishes (or fails) before the teardown.
+    // Stop accepting at once; a reload in progress is cut short (its first
+    // probes aborted, never committed) and settles before the teardown.
+    const draining = this.#gens.drain();
     await this.reloader.settled();
-    await this.#gens.drain();
+    await draining;
     await this.#workers?.stop(this.#opts.drainMs ?? 10_000);
     this.#handler.closeUpgrades();
     await this.#gens.close();

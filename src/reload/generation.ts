@@ -94,6 +94,8 @@ export class Generations {
   /** #closing tracks listeners replaced by a reload that are still draining; drain() waits for them. */
   readonly #closing = new Set<Promise<void>>();
   #stopping = false;
+  /** #building is the probe scheduler of a generation being built (drain() stops it: a stop never waits for a slow first probe). */
+  #building: HealthScheduler | undefined;
 
   private constructor(deps: GenerationDeps, first: Generation) {
     this.#deps = deps;
@@ -162,7 +164,8 @@ export class Generations {
     let server: net.Server | undefined;
     let admin: http.Server | undefined;
     try {
-      next = await buildGeneration(this.#deps, cfg, hash, old.number + 1);
+      next = await buildGeneration(this.#deps, cfg, hash, old.number + 1, (h) => { this.#building = h; });
+      this.#building = undefined;
       if (!sameAddress(old.config.listen, cfg.listen)) {
         server = listeners.proxy();
         await listen(server, cfg.listen).catch((err: unknown) => { throw atKey(err, ['listen']); });
@@ -174,6 +177,8 @@ export class Generations {
       }
       if (this.#stopping) throw new Error('daemon is stopping');
     } catch (err) {
+      this.#building?.stop();
+      this.#building = undefined;
       next?.health.stop();
       server?.close();
       admin?.close();
@@ -220,6 +225,7 @@ export class Generations {
    */
   async drain(): Promise<void> {
     this.#stopping = true;
+    this.#building?.stop(); // a reload in progress ends at once, uncommitted
     const listeners = this.#listeners;
     if (this.#server && listeners) await closeGracefully(this.#server, listeners.inFlight, listeners.drainMs);
     await Promise.all(this.#closing);
@@ -241,10 +247,13 @@ export class Generations {
  * Backends new to the registry are probed once first, so a new backend that
  * is down never takes a request.
  */
-async function buildGeneration(deps: GenerationDeps, cfg: LbConfig, hash: string, n: number): Promise<Generation> {
+async function buildGeneration(
+  deps: GenerationDeps, cfg: LbConfig, hash: string, n: number, probing?: (h: HealthScheduler) => void,
+): Promise<Generation> {
   const fresh = new Set(cfg.backends.filter((b) => !deps.registry.has(b.url)).map((b) => b.url));
   const pool = new Pool(poolDescriptionOf(cfg, n), deps.registry, { random: deps.random });
   const health = new HealthScheduler(pool.backends, pool, healthSettingsFrom(cfg), deps.log, { random: deps.random });
+  probing?.(health);
   await health.probeOnce(pool.backends.filter((b) => fresh.has(b.url)));
   return {
     number: n,
