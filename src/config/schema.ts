@@ -243,6 +243,10 @@ export const LbConfigSchema = z.strictObject({
     .prefault([])
     .describe('Client addresses (CIDRs) whose X-Forwarded-* headers are kept; others are replaced (default none).'),
   retry: RetrySchema.prefault({}).describe('Retries and attempts on failure (each key has its default).'),
+  limits: z.strictObject({
+    maxConnections: z.int().min(1).max(10_000_000).optional()
+      .describe('Client connections served at once per process (per worker); more wait, accepted but unread, until one closes (default: no limit).'),
+  }).prefault({}).describe('Limits on the listener (default: none).'),
   queue: QueueSchema.prefault({})
     .describe('Where requests wait when every backend is at its maxConnections (HAProxy\'s queue, Envoy\'s pending requests); each key has its default (default: no queue).'),
   timeouts: TimeoutsSchema.prefault({}).describe('Timeouts towards backends (each key has its default).'),

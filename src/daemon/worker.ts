@@ -55,6 +55,7 @@ export class Worker {
   #server: ReturnType<typeof createProxyListener> | undefined;
   #route: WorkerRoute | undefined;
   #stopping: Promise<void> | undefined;
+  #maxConnections: number | undefined;
   /** #connections counts the client connections this worker holds. */
   #connections = 0;
 
@@ -102,7 +103,7 @@ export class Worker {
   #onMessage(msg: ToWorker, handle: Socket | undefined): void {
     switch (msg.t) {
       case 'init':
-        this.#server = createProxyListener(this.#handler, msg.listener);
+        this.#server = createProxyListener(this.#handler, msg.listener, () => this.#maxConnections);
         // The server never listens (the primary accepts): 'listening' starts
         // Node's connection tracking, which headersTimeout / requestTimeout
         // and closeIdleConnections() need.
@@ -156,6 +157,7 @@ export class Worker {
     this.#registry.retain(urls);
     this.#engines.retain(urls);
     this.#budget.ratio = cfg.retry.budget;
+    this.#maxConnections = cfg.limits.maxConnections;
     this.#accessLog.configure(cfg.accessLog, this.#log);
     this.#log.level = cfg.log.level;
     this.#channel.send({ t: 'ready', generation: g.number });

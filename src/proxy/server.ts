@@ -30,8 +30,45 @@ const CLIENT_ERROR_RESPONSES: Record<string, string> = {
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
 };
 
-/** createProxyServer returns an http.Server wired to the handler; it is not yet listening. */
-export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions = {}): http.Server {
+/**
+ * limitConnections makes `server` serve at most `max()` client connections
+ * at once (limits.maxConnections, read per connection so a reload applies
+ * it); more wait, accepted but unread, and are admitted in arrival order as
+ * served ones close. Why not server.maxConnections: Node closes the extra
+ * connections at once, where HAProxy and nginx let them wait; and a listening
+ * socket cannot stop accepting to leave them in the kernel backlog. A waiting
+ * connection costs a file descriptor and nothing else (its bytes stay in the
+ * kernel); when descriptors run out, libuv closes new ones, never crashing.
+ */
+function limitConnections(server: http.Server, max: () => number | undefined): void {
+  const [serve] = server.listeners('connection') as Array<(socket: Socket) => void>;
+  if (!serve) return;
+  server.removeListener('connection', serve);
+  let active = 0;
+  const waiting: Socket[] = [];
+  const admit = (socket: Socket) => {
+    active++;
+    socket.once('close', () => {
+      active--;
+      const limit = max() ?? Number.POSITIVE_INFINITY;
+      while (active < limit && waiting.length > 0) admit(waiting.shift() as Socket);
+    });
+    serve.call(server, socket);
+    socket.resume();
+  };
+  server.on('connection', (socket: Socket) => {
+    if (active < (max() ?? Number.POSITIVE_INFINITY)) return admit(socket);
+    socket.pause();
+    waiting.push(socket);
+    socket.once('close', () => {
+      const i = waiting.indexOf(socket);
+      if (i !== -1) waiting.splice(i, 1);
+    });
+  });
+}
+
+/** createProxyServer returns an http.Server wired to the handler; it is not yet listening. `maxConnections` reads limits.maxConnections. */
+export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions = {}, maxConnections?: () => number | undefined): http.Server {
   const headersTimeout = opts.headersTimeoutMs ?? 15_000;
   const server = http.createServer({
     headersTimeout,
@@ -46,6 +83,7 @@ export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions
   }, (req, res) => {
     handler.handle(req, res).catch(() => res.destroy());
   });
+  if (maxConnections) limitConnections(server, maxConnections);
   server.on('upgrade', (req, socket, head) => {
     handler.upgrade(req, socket, head).catch(() => socket.destroy());
   });

@@ -78,3 +78,15 @@ test('queue: beyond queue.timeout → 503 YALB_ERR_QUEUE_TIMEOUT; beyond queue.s
   assert.match(text, /^yalb_queue_rejected\{reason="timeout"\} 2$/m);
   assert.match(text, /^yalb_queue_length 0$/m);
 });
+
+test('limits.maxConnections: connections beyond it wait (unread) and are served in turn as others close, none refused', async (t) => {
+  const { bs, peak } = await slowBackends(t, 1, 250);
+  const { url } = await startTestDaemon(t, `listen: 127.0.0.1:0\nbackends:\n  - url: ${bs[0]!.url}\nlimits:\n  maxConnections: 1\n`);
+  const t0 = performance.now();
+  const done: number[] = [];
+  const replies = await Promise.all([0, 1, 2].map(() => request(url, { timeoutMs: 10_000 }).then((r) => { done.push(performance.now() - t0); return r; })));
+  assert.deepEqual(replies.map((r) => r.status), [200, 200, 200]);
+  assert.equal(peak[0], 1, 'one connection served at a time');
+  done.sort((a, b) => a - b);
+  assert.ok((done[2] as number) >= 700, `the third waited for two others: done at ${done.map(Math.round).join(', ')} ms`);
+});
