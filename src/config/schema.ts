@@ -243,6 +243,10 @@ export const LbConfigSchema = z.strictObject({
     .prefault([])
     .describe('Client addresses (CIDRs) whose X-Forwarded-* headers are kept; others are replaced (default none).'),
   retry: RetrySchema.prefault({}).describe('Retries and attempts on failure (each key has its default).'),
+  shutdown: z.strictObject({
+    delay: duration('shutdown.delay').prefault('0s')
+      .describe('On SIGTERM, /healthz answers 503 at once but the listener keeps accepting for this long before the drain, so a load balancer or Kubernetes Service stops routing first; 0 = drain at once (default 0s).'),
+  }).prefault({}).describe('How a stop begins (default: drain at once).'),
   limits: z.strictObject({
     maxConnections: z.int().min(1).max(10_000_000).optional()
       .describe('Client connections served at once per process (per worker); more wait, accepted but unread, until one closes (default: no limit).'),

@@ -279,9 +279,17 @@ export class Daemon {
   }
 
   async #stopNow(): Promise<void> {
-    this.#stopping = true;
+    this.#stopping = true; // /healthz answers 503 from now on
     await this.#watcher?.stop();
-    // Stop accepting at once; a reload in progress is cut short (its first
+    // shutdown.delay: keep accepting while whoever routes here (a Kubernetes
+    // Service, an outer load balancer) sees /healthz fail and stops sending
+    // (Traefik's requestAcceptGraceTimeout). A second SIGTERM exits at once.
+    const delay = this.#gens.current.config.shutdown.delay;
+    if (delay > 0) {
+      this.log.info(`shutdown.delay: accepting for ${delay} ms more (healthz 503), then draining`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    // Stop accepting; a reload in progress is cut short (its first
     // probes aborted, never committed) and settles before the teardown.
     const draining = this.#gens.drain();
     await this.reloader.settled();
