@@ -15,6 +15,8 @@ Commands:
   status   show the running daemon's pool (reads the admin API)
   check    validate lb.yaml and print every problem as file:line:col
   schema   print the JSON Schema of lb.yaml
+  version  print the version (also -V, --version)
+  help     this text, or "yalb help <command>" for a command's options
 
 Run "yalb <command> --help" for a command's options.`;
 
@@ -41,9 +43,13 @@ const io: CommandIo = {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === '--version' || name === '-v') {
+  if (name === '--version' || name === '-v' || name === '-V' || name === 'version') {
     io.out(VERSION);
     return 0;
+  }
+  // "yalb help start" is "yalb start --help".
+  if (name === 'help' && rest.length === 1 && Object.hasOwn(commands, rest[0] as string)) {
+    return (await (commands[rest[0] as string] as () => Promise<Command>)())(['--help'], io);
   }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.err : io.out)(USAGE);

@@ -58,3 +58,15 @@ test('schema prints JSON that parses, lists backends, and equals config/lb.schem
   const committed = readFileSync(path.resolve(import.meta.dirname, '../../config/lb.schema.json'), 'utf8');
   assert.equal(r.stdout, committed, 'config/lb.schema.json is stale: run `node dist/cli.js schema > config/lb.schema.json`');
 });
+
+test('version and help conventions: yalb version, -V, --version; yalb help <command> is <command> --help', async () => {
+  for (const args of [['version'], ['-V'], ['--version']]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+  }
+  const viaHelp = await runCli(['help', 'check']);
+  const direct = await runCli(['check', '--help']);
+  assert.equal(viaHelp.code, 0);
+  assert.equal(viaHelp.stdout, direct.stdout);
+});
