@@ -20,6 +20,8 @@ export interface BackendGaugeSource {
   backends(): Array<{ url: string; up: boolean; inFlight: number }>;
   /** queue: requests waiting for a full pool now, and those turned away since start (summed over workers). */
   queue?(): { length: number; full: number; timedOut: number };
+  /** info: what yalb_build_info labels (version, the serving engine, the config hash). */
+  info?(): { version: string; engine: string; configHash: string };
 }
 
 /** MetricsOptions: process metrics on or off, and where a cluster primary gets its workers' counts. */
@@ -41,6 +43,7 @@ export class Metrics {
   readonly retries: { get(): Promise<MetricData> };
   readonly reloads: Counter<'result'>;
   readonly lastReloadSuccess: Gauge;
+  readonly lastReloadOk: Gauge;
 
   constructor(source: BackendGaugeSource, opts: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -51,6 +54,19 @@ export class Metrics {
     this.retries = { get: async () => this.#view.retriesMetric() };
     this.reloads = new Counter({ name: 'yalb_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers });
     this.lastReloadSuccess = new Gauge({ name: 'yalb_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful config load.', registers });
+    this.lastReloadOk = new Gauge({ name: 'yalb_config_last_reload_successful', help: '1 when the last config load or reload succeeded, else 0 (the previous config keeps serving).', registers });
+    this.lastReloadOk.set(1);
+    const info = source.info?.bind(source);
+    if (info) {
+      new Gauge({
+        name: 'yalb_build_info', help: 'Always 1; labels: version, the engine serving requests, and the hash of the config in use.', labelNames: ['version', 'engine', 'config_hash'], registers,
+        collect() {
+          this.reset();
+          const i = info();
+          this.set({ version: i.version, engine: i.engine, config_hash: i.configHash.slice(0, 12) }, 1);
+        },
+      });
+    }
     this.reloads.inc({ result: 'success' }, 0);
     this.reloads.inc({ result: 'failure' }, 0);
     new Gauge({
@@ -125,6 +141,7 @@ export class Metrics {
   /** observeReload counts one reload attempt; a success also sets the last-success time. */
   observeReload(ok: boolean): void {
     this.reloads.inc({ result: ok ? 'success' : 'failure' });
+    this.lastReloadOk.set(ok ? 1 : 0);
     if (ok) this.lastReloadSuccess.set(Date.now() / 1000);
   }
 

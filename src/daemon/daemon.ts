@@ -86,6 +86,7 @@ export class Daemon {
         return gens.current.pool.backends.map((b) => ({ url: b.url, up: b.available, inFlight: inFlight?.get(b.url) ?? b.traffic.inFlight }));
       },
       queue: () => (this.#workers ? this.status().queue : queueDoc(this.#handler.queue)),
+      info: () => ({ version: VERSION, engine: gens.current.engine.name, configHash: gens.current.hash }),
     }, { processMetrics: opts.processMetrics, collect: clustered ? () => this.refresh().then(() => this.#reports) : undefined });
     // A reload may change workers: N → M, but not switch between one process and a primary with workers.
     const target = {

@@ -70,6 +70,7 @@ test('an invalid file keeps the old pool serving and is reported as file:line:co
     timeoutMs: SERVE_MS, what: 'the weight error at 4:13',
   });
   assert.equal(await reloadCount(daemon, 'failure'), 2);
+  assert.match(await daemon.metrics.text(), /^yalb_config_last_reload_successful 0$/m);
   assert.deepEqual(await answers(url, 2), ['b1', 'b1']);
 
   writeFileSync(file, lbYaml([b2!.url]));
@@ -79,6 +80,9 @@ test('an invalid file keeps the old pool serving and is reported as file:line:co
   assert.equal(await reloadCount(daemon, 'success'), 1);
   assert.equal(await reloadCount(daemon, 'failure'), 2);
   assert.ok(Number(/^yalb_config_last_reload_success_timestamp_seconds (\S+)$/m.exec(await daemon.metrics.text())?.[1]) > 0);
+  const text = await daemon.metrics.text();
+  assert.match(text, /^yalb_config_last_reload_successful 1$/m);
+  assert.match(text, new RegExp(`^yalb_build_info\\{version="[^"]+",engine="${daemon.current.engine.name}",config_hash="${daemon.current.hash.slice(0, 12)}"\\} 1$`, 'm'));
 });
 
 test('an emptied file keeps the old config (issue 3)', async (t) => {
