@@ -126,6 +126,8 @@ export class ProxyHandler {
   served = 0;
   /** queue holds requests waiting for a backend slot (maxConnections); per process. */
   readonly queue = new RequestQueue();
+  /** #failedAt: when each backend last failed an attempt (for #isolated). */
+  readonly #failedAt = new Map<string, number>();
   /**
    * closeAfterResponse: answer with `Connection: close` and close each client
    * connection after its response (a worker leaving: its clients reconnect
@@ -234,6 +236,7 @@ export class ProxyHandler {
       } finally {
         const verdict = verdictOf(outcome);
         pool.end(b, verdict, verdict === 'ok' ? '' : failureOf(outcome)); // no string built for a success
+        if (verdict === 'failed') this.#failedAt.set(b.url, performance.now());
         if (this.queue.length > 0) this.queue.release(); // a slot is free: the longest waiter picks again
         if (retryHeld) {
           budget.releaseRetry();
@@ -285,7 +288,7 @@ export class ProxyHandler {
           const k = outcome.kind === 'timeout' ? 'timeout' : outcome.kind === 'connect-failed' ? 'connect' : 'attempts-exhausted';
           return fail(failKind(k), b, p.attempts, retries);
         }
-        if (outcome.kind === 'connect-failed' || !b.available) {
+        if (outcome.kind === 'connect-failed' || !b.available || this.#isolated(pool.backends.length)) {
           this.#d.observer.retried(reason, 'failover');
           retries++;
         } else if (!retry(reason)) {
@@ -350,6 +353,22 @@ export class ProxyHandler {
       this.#upgrades.delete(socket);
     }
   };
+
+  /**
+   * #isolated tells whether the backends that failed in the last second are
+   * a minority of the pool: one backend dying (its in-flight requests all
+   * reset at once) is then failover, not a storm, and needs no budget slot.
+   * When half the pool or more is failing, the budget decides.
+   */
+  #isolated(poolSize: number): boolean {
+    const since = performance.now() - 1000;
+    let failing = 0;
+    for (const [url, at] of this.#failedAt) {
+      if (at < since) this.#failedAt.delete(url);
+      else failing++;
+    }
+    return failing * 2 <= poolSize;
+  }
 
   /**
    * #waitForSlot waits in the queue until a pick finds a backend with room,

@@ -107,10 +107,14 @@ test('a retry storm against two overloaded backends that hang up stays within th
   const replies = await burst(url, N, CONCURRENCY);
   assert.deepEqual(tally(replies), { 'status 502': N });
   const hits = bs.reduce((n, b) => n + b.hits, 0);
-  const { granted, refused } = await retryCounts(daemon);
-  assert.equal(hits, N + granted, 'every hit after a request\'s first was a granted retry');
-  assert.equal(granted + refused, N, 'each request asked once, for its second backend');
+  const { granted, refused, failover } = await retryCounts(daemon);
+  assert.equal(hits, N + granted + failover, 'every hit after a request\'s first was a granted retry or a failover');
+  assert.equal(granted + refused + failover, N, 'each request asked once, for its second backend');
+  // Failover is free only while a minority of the pool is failing: here both
+  // backends fail, so only the first few resets (before the second backend's
+  // first failure) may pass without the budget.
+  assert.ok(failover <= N / 10, `${failover} free failovers`);
   const ceiling = N * 2;
   assert.ok(hits < ceiling * 0.75, `${hits} hits`);
-  t.diagnostic(`retry budget (hang-ups): ${N} requests, ${CONCURRENCY} at a time → ${hits} backend hits (${refused} retries refused) instead of ${ceiling} (one per backend)`);
+  t.diagnostic(`retry budget (hang-ups): ${N} requests, ${CONCURRENCY} at a time → ${hits} backend hits (${refused} retries refused, ${failover} free failovers) instead of ${ceiling} (one per backend)`);
 });

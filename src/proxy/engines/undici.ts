@@ -163,6 +163,21 @@ export function createUndiciEngine(upgrade: Engine['upgrade']): Engine {
     return pool;
   };
 
+  /**
+   * recycle retires a backend's pool after a transport failure: when a
+   * backend dies, its idle keep-alive connections die with it, and a request
+   * sent on one before undici notices fails after it was sent (a POST then
+   * cannot be replayed). A fresh pool connects anew: refused, which is
+   * retried safely. Found by `npm run soak` (POSTs started after a kill -9
+   * failed with YALB_ERR_UPSTREAM_RESET).
+   */
+  const recycle = (url: string, pool: Pool) => {
+    const have = pools.get(url);
+    if (have?.pool !== pool) return;
+    pools.delete(url);
+    void pool.close().catch(noop);
+  };
+
   return {
     name: 'undici',
 
@@ -185,7 +200,10 @@ export function createUndiciEngine(upgrade: Engine['upgrade']): Engine {
         // is sent, so "no byte for timeouts.idle" is a headers timeout too.
         const { responseMs, idleMs } = opts.timeouts;
         const idleFirst = idleMs > 0 && (responseMs === 0 || idleMs < responseMs); // 0 turns a timeout off, here as in undici
-        const attempt = new UndiciAttempt(res, opts.setCookie, idleFirst ? 'idle' : 'response', release, resolve);
+        const attempt = new UndiciAttempt(res, opts.setCookie, idleFirst ? 'idle' : 'response', release, (o) => {
+          if (o.kind === 'sent-failed' || (o.kind === 'connect-failed' && pool.stats.connected > 0)) recycle(target, pool);
+          resolve(o);
+        });
         // undici frames the body itself (chunked when its length is unknown)
         // and refuses a transfer-encoding header.
         const headers = req.headers;
