@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startBackends } from '../helpers/backend.js';
@@ -91,4 +92,33 @@ test('header values with NUL, CR or other control bytes get 400 and never reach 
   const line = await waitFor(() => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').find((l) => l.includes('/a')) : undefined), { what: 'the access line' });
   assert.match(line, /"GET \/a\\"b HTTP\/1\.1"/);
   assert.match(line, /"evil\\" 200 0 \\"x"/);
+});
+
+test('the request target reaches the backend exactly as the client sent it (no decoding, no dot-segment removal)', async (t) => {
+  const [b1] = await startBackends(t, 1);
+  const { daemon } = await startTestDaemon(t, yamlConfig([b1!.url]));
+  const port = daemon.address.port;
+  const targets = ['/public/%2e%2e/admin', '/static\\..\\admin/users', '/\\evil.example/admin', '/a/b/../../admin', '/x/./y?q=%2F..%2F&r=1#frag', '//double//slash', '/%7Euser/%zz'];
+  for (const target of targets) {
+    const before = b1!.seen.length;
+    const r = await rawExchange(port, [`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`], 3000);
+    assert.equal(statusLine(r.data), 'HTTP/1.1 200 OK', target);
+    assert.equal(b1!.seen[before]?.url, target, `${target} reached the backend as ${b1!.seen[before]?.url}`);
+  }
+});
+
+test('a backend answering 101 to a request that asked for no upgrade: 502 at once, counted as that backend\'s failure', async (t) => {
+  const srv = net.createServer((s) => {
+    s.on('error', () => {});
+    s.once('data', () => s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n'));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => { srv.close(() => r()); }));
+  const backend = `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
+  const { url, daemon } = await startTestDaemon(t, yamlConfig([backend], 'passive:\n  consecutiveFailures: 0\n'));
+  const t0 = Date.now();
+  const r = await request(url, { timeoutMs: 5000 });
+  assert.equal(r.status, 502);
+  assert.ok(Date.now() - t0 < 3000, `answered after ${Date.now() - t0} ms`);
+  assert.ok((daemon.status().backends[0]?.failures ?? 0) >= 1, 'a failure of that backend');
 });

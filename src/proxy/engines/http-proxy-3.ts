@@ -30,6 +30,15 @@ function responseTimedOut(a: Attempt): void {
   a.proxyReq.destroy();
 }
 
+/** kAttempt links a backend request to its attempt (for unexpectedUpgrade, without a closure per request). */
+const kAttempt = Symbol('yalb.attempt');
+
+/** unexpectedUpgrade fails an attempt whose backend answered 101 to a plain request (502, a failure of that backend). */
+function unexpectedUpgrade(this: ClientRequest & { [kAttempt]?: Attempt }, _res: IncomingMessage, socket: Socket): void {
+  socket.destroy();
+  this[kAttempt]?.onError(Object.assign(new Error('the backend answered 101 Switching Protocols to a request that asked for no upgrade'), { code: 'EUNEXPECTED_UPGRADE' }));
+}
+
 /** Attempt is the bookkeeping of one forward() call. */
 class Attempt {
   readonly req: IncomingMessage;
@@ -79,8 +88,17 @@ class Attempt {
 
   onProxyReq(proxyReq: ClientRequest, socket: Socket): void {
     this.proxyReq = proxyReq;
+    // http-proxy-3 runs the target through new URL(), which decodes and
+    // removes dot segments (/public/%2e%2e/admin → /admin): an ACL in front
+    // would see one path and the backend another. The request line is not
+    // written yet: send the client's target unchanged, as nginx and HAProxy do.
+    proxyReq.path = this.req.url as string;
+    // A 101 to a request that asked for no upgrade: Node's client would drop
+    // the socket with no error for http-proxy-3 to report (the client hung).
+    (proxyReq as ClientRequest & { [kAttempt]?: Attempt })[kAttempt] = this;
+    proxyReq.once('upgrade', unexpectedUpgrade);
     if (socket.connecting) {
-      this.#timer = setTimeout(connectTimedOut, this.opts.timeouts.connectMs, socket);
+      if (this.opts.timeouts.connectMs > 0) this.#timer = setTimeout(connectTimedOut, this.opts.timeouts.connectMs, socket); // 0 = off
       socket.once('connect', () => this.#connected());
     } else {
       this.#connected();
@@ -103,7 +121,7 @@ class Attempt {
   }
 
   #armResponseTimer(): void {
-    if (this.proxyRes || this.settled) return;
+    if (this.proxyRes || this.settled || this.opts.timeouts.responseMs === 0) return; // 0 = off
     this.#timer = setTimeout(responseTimedOut, this.opts.timeouts.responseMs, this);
   }
 
