@@ -61,6 +61,8 @@ export interface ForwardOptions {
 export interface UpgradeResult {
   ok: boolean;
   code?: string;
+  /** connectFailed: the backend could not be reached; the client's socket is untouched, another backend may be tried. */
+  connectFailed?: boolean;
 }
 
 /** Engine sends attempts to backends over connections it owns. */

@@ -332,23 +332,37 @@ export class ProxyHandler {
     // Follow a sticky cookie (Socket.IO-style clients upgrade on the backend
     // that served their polling requests); a 101 cannot set a new one.
     const stickyWanted = s.stickyCookie ? parseStickyCookie(req.headers.cookie, s.stickyCookie) : undefined;
-    const none = new Set<Backend>();
-    const b = (stickyWanted ? pool.sticky(stickyWanted, none) : undefined) ?? pool.select(none, key);
+    const tried = new Set<Backend>();
+    let b = (stickyWanted ? pool.sticky(stickyWanted, tried) : undefined) ?? pool.select(tried, key);
     if (!b) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: YALB_ERR_NO_BACKEND\r\n\r\n');
       return;
     }
     this.inFlight++;
     this.#upgrades.add(socket);
-    pool.begin(b);
-    let verdict: AttemptVerdict = 'aborted';
-    let reason = 'client abort';
     try {
-      const r = await engine.upgrade(req, socket, head, b.url, s.timeouts.connectMs);
-      verdict = r.ok ? 'ok' : 'failed';
-      reason = r.ok ? 'upgrade closed' : (r.code ?? 'upgrade failed');
+      // A backend that cannot be reached leaves the client's socket untouched
+      // (engine.upgrade connects first): the next backend is tried, up to
+      // retry.maxAttempts, as for requests.
+      for (let attempt = 1; b; attempt++) {
+        tried.add(b);
+        pool.begin(b);
+        let verdict: AttemptVerdict = 'aborted';
+        let reason = 'client abort';
+        let again = false;
+        try {
+          const r = await engine.upgrade(req, socket, head, b.url, s.timeouts.connectMs);
+          verdict = r.ok ? 'ok' : 'failed';
+          reason = r.ok ? 'upgrade closed' : (r.code ?? 'upgrade failed');
+          again = r.connectFailed === true && !socket.destroyed;
+        } finally {
+          pool.end(b, verdict, reason);
+        }
+        if (!again) return;
+        b = attempt < s.maxAttempts ? pool.select(tried, key) : undefined;
+      }
+      socket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: YALB_ERR_UPSTREAM_CONNECT\r\n\r\n');
     } finally {
-      pool.end(b, verdict, reason);
       this.inFlight--;
       this.#upgrades.delete(socket);
     }

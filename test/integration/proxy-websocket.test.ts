@@ -10,6 +10,7 @@ import type http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
 import { startTestDaemon, yamlConfig } from '../helpers/daemon.js';
+import { deadPort } from '../helpers/ports.js';
 import { startServer } from '../helpers/raw.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -93,4 +94,34 @@ test('an upgrade with no backend up is answered 503 and closed', async (t) => {
   await waitFor(() => closed, { what: 'connection closed', timeoutMs: 3000 });
   assert.match(got, /^HTTP\/1\.1 503 /);
   assert.match(got, /X-Yalb-Error: YALB_ERR_NO_BACKEND/i);
+});
+
+test('an upgrade whose backend refuses the connection goes to the next backend (the client never notices); none left → 502', async (t) => {
+  const backend = await startServer(t, (_req, res) => res.end(), (req, socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+      + `Sec-WebSocket-Accept: ${acceptOf(String(req.headers['sec-websocket-key']))}\r\n\r\n`);
+    socket.pipe(socket);
+  });
+  const dead = await deadPort();
+  // The dead backend is listed first and still counts as up (probes every minute, none failed yet).
+  const { daemon } = await startTestDaemon(t, `listen: 127.0.0.1:0\nbackends:\n  - url: http://127.0.0.1:${dead}\n  - url: ${backend.url}\nhealthCheck:\n  interval: 1m\n  timeout: 1s\n`);
+  daemon.current.pool.backends[0]!.state.health = 'up';
+  const handshake = async (): Promise<string> => {
+    const socket = net.connect(daemon.address.port, '127.0.0.1');
+    t.after(() => socket.destroy());
+    let got = '';
+    socket.on('data', (c: Buffer) => { got += c.toString('latin1'); });
+    socket.write(`GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    await waitFor(() => got.includes('\r\n\r\n'), { what: 'a response head', timeoutMs: 5000 });
+    socket.destroy();
+    return got.split('\r\n')[0] as string;
+  };
+  // Round robin sends one of the first two to the dead backend: both succeed.
+  assert.equal(await handshake(), 'HTTP/1.1 101 Switching Protocols');
+  daemon.current.pool.backends[0]!.state.health = 'up';
+  assert.equal(await handshake(), 'HTTP/1.1 101 Switching Protocols');
+  // Only the dead one left: 502.
+  daemon.current.pool.backends[1]!.state.health = 'down';
+  daemon.current.pool.backends[0]!.state.health = 'up';
+  assert.match(await handshake(), /^HTTP\/1\.1 502 /);
 });

@@ -8,8 +8,11 @@
  * its headers (http-proxy-3 leaves the client connection hanging; here it is
  * destroyed). Connections: one keep-alive agent per backend (agents.ts).
  */
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { backendTlsOptions } from '../../config/backend-tls.js';
 import { createProxyServer } from 'http-proxy-3';
 import type { Logger } from '../../log/logger.js';
 import type { AttemptOutcome, Engine, ForwardOptions } from '../engine.js';
@@ -28,6 +31,37 @@ function responseTimedOut(a: Attempt): void {
   if (a.proxyRes || !a.proxyReq) return;
   a.timedOut = 'response';
   a.proxyReq.destroy();
+}
+
+/**
+ * connectTo opens a TCP (or TLS, for https://) connection to a backend
+ * origin within `ms` (0 = no limit); rejects with the connect error.
+ */
+function connectTo(target: string, ms: number): Promise<Socket> {
+  const u = new URL(target);
+  const tls = u.protocol === 'https:';
+  const port = Number(u.port || (tls ? 443 : 80));
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve, reject) => {
+    const s: Socket = tls ? tlsConnect({ host, port, ...backendTlsOptions(u) }) : netConnect({ host, port });
+    const timer = ms > 0 ? setTimeout(() => s.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECT_TIMEOUT' })), ms) : undefined;
+    s.once(tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      s.removeAllListeners('error');
+      resolve(s);
+    });
+    s.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** oneShotAgent is an agent whose one connection is `socket`, already open (for an upgrade). */
+function oneShotAgent(target: string, socket: Socket): http.Agent {
+  const agent = target.startsWith('https:') ? new https.Agent() : new http.Agent();
+  agent.createConnection = () => socket;
+  return agent;
 }
 
 /** kAttempt links a backend request to its attempt (for unexpectedUpgrade, without a closure per request). */
@@ -266,27 +300,37 @@ export function createHttpProxy3Engine(log: Logger): Engine {
       return outcome;
     },
 
-    upgrade(req, socket, head, target, connectTimeoutMs) {
+    async upgrade(req, socket, head, target, connectTimeoutMs) {
+      // Connect first, then hand the client socket to http-proxy-3: its ws()
+      // ends the client's socket on any error, so a backend that refuses
+      // would leave nothing to retry with. A refused connect is reported as
+      // such (connectFailed) with the client untouched, and the caller tries
+      // the next backend (found by npm run soak: an upgrade sent to a
+      // just-killed backend dropped the client).
+      let backendSocket: Socket;
+      try {
+        backendSocket = await connectTo(target, connectTimeoutMs);
+      } catch (err) {
+        return { ok: false, code: (err as NodeJS.ErrnoException).code ?? 'ECONNREFUSED', connectFailed: true };
+      }
+      if (socket.destroyed) {
+        backendSocket.destroy();
+        return { ok: false, code: 'client abort' };
+      }
+      const agent = oneShotAgent(target, backendSocket);
       return new Promise((resolve) => {
         let done = false;
-        let timer: NodeJS.Timeout | undefined;
         const finish = (r: { ok: boolean; code?: string }) => {
           if (done) return;
           done = true;
-          clearTimeout(timer);
           resolve(r);
         };
         upgrades.set(req, (proxyReq) => {
-          proxyReq.once('socket', (s: Socket) => {
-            if (!s.connecting) return;
-            timer = setTimeout(() => {
-              s.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECT_TIMEOUT' }));
-            }, connectTimeoutMs);
-            s.once('connect', () => clearTimeout(timer));
-          });
+          // The request target as the client sent it (see onProxyReq).
+          proxyReq.path = req.url as string;
         });
         try {
-          proxy.ws(req, socket as Socket, head, { target }, (err) => {
+          proxy.ws(req, socket as Socket, head, { target, agent }, (err) => {
             finish({ ok: false, code: (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN' });
           });
         } catch (err) {
