@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { Teardown } from './daemon.js';
+import { listenLocal } from './raw.js';
 import { waitFor } from './wait.js';
 
 /** Counts are active resources by type name (TCPSocketWrap, Timeout, …). */
@@ -184,15 +185,7 @@ export async function startRawBackend(t: Teardown, route: (path: string) => RawB
     };
     socket.on('data', onData);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  t.after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  rb.port = (server.address() as net.AddressInfo).port;
+  rb.port = await listenLocal(t, server, sockets);
   rb.url = `http://127.0.0.1:${rb.port}`;
   return rb;
 }

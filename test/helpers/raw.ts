@@ -19,6 +19,22 @@ export interface RawServer {
 }
 
 /**
+ * listenLocal binds `server` to 127.0.0.1:0 and, in teardown, destroys the
+ * `sockets` it tracks and closes it; resolves with the port.
+ */
+export async function listenLocal(t: Teardown, server: net.Server, sockets: Set<Duplex>): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  t.after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
+/**
  * startServer listens on 127.0.0.1:0 with `handler` (and `onUpgrade` for
  * 'upgrade' events); every connection is destroyed and the server closed in teardown.
  */
@@ -33,15 +49,7 @@ export async function startServer(
     s.on('close', () => sockets.delete(s));
   });
   if (onUpgrade) server.on('upgrade', onUpgrade);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  t.after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenLocal(t, server, sockets);
   return { server, port, url: `http://127.0.0.1:${port}` };
 }
 
