@@ -52,6 +52,7 @@ const USAGE = `Usage: npm run bench [-- OPTIONS]   (each option also as an envir
                      direct, baseline, yalb-undici, yalb-http-proxy-3 (or yalb), yalb-workers-2, yalb-log, fastify, nginx
   --load wrk|node    closed-loop load generator             BENCH_LOAD         (default wrk when installed)
   --no-nginx         leave nginx out even when installed    BENCH_NGINX=0
+  (env only)         yalb-workers-2 on every core instead of the proxy's one  BENCH_WORKERS_CORE=all
   --keep             keep the temp dir (configs, every log) BENCH_KEEP=1
   -h, --help         show this help`;
 
