@@ -124,8 +124,8 @@ export class Worker {
         }
         // A socket that comes over IPC skips net.Server's accept path, which
         // is where http.Server turns Nagle off: without this, small
-        // responses wait for delayed ACKs (measured: 2,778 → see README req/s,
-        // p99 729 ms with workers: 2).
+        // responses wait for delayed ACKs (measured, workers: 2, wrk -c50:
+        // 2,778 → 6,153 req/s, p99 729 → 428 ms, same noisy minute).
         handle.setNoDelay(true);
         this.#connections++;
         handle.once('close', () => this.#connections--);
