@@ -29,6 +29,8 @@ export interface MetricsOptions {
   processMetrics?: boolean | undefined;
   /** collect asks every worker for its counts before a scrape (a cluster primary; absent with one process). */
   collect?: (() => Promise<WorkerReport[]>) | undefined;
+  /** retired: the counts of workers that have exited, so that counters never go back when one is replaced. */
+  retired?: (() => TallySnapshot) | undefined;
 }
 
 /** Metrics groups every yalb metric on one registry. */
@@ -39,6 +41,7 @@ export class Metrics {
   #view = this.#tally;
   #reports: WorkerReport[] = [];
   readonly #collect: (() => Promise<WorkerReport[]>) | undefined;
+  readonly #retired: (() => TallySnapshot) | undefined;
   /** retries is yalb_retries_total (read by tests through get()). */
   readonly retries: { get(): Promise<MetricData> };
   readonly reloads: Counter<'result'>;
@@ -48,6 +51,7 @@ export class Metrics {
   constructor(source: BackendGaugeSource, opts: MetricsOptions = {}) {
     const registers = [this.registry];
     this.#collect = opts.collect;
+    this.#retired = opts.retired;
     scraped(this.registry, () => this.#view.requestsMetric());
     scraped(this.registry, () => this.#view.durationMetric());
     scraped(this.registry, () => this.#view.retriesMetric());
@@ -89,13 +93,12 @@ export class Metrics {
         name: 'yalb_queue_length', help: 'Requests waiting for a backend slot (every backend at its maxConnections).', registers,
         collect() { this.set(queue().length); },
       });
-      new Gauge({
-        name: 'yalb_queue_rejected', help: 'Requests turned away by the queue since start: full (queue.size) or timeout (queue.timeout).', labelNames: ['reason'], registers,
-        collect() {
-          const q = queue();
-          this.set({ reason: 'full' }, q.full);
-          this.set({ reason: 'timeout' }, q.timedOut);
-        },
+      scraped(this.registry, () => {
+        const q = queue();
+        return {
+          name: 'yalb_queue_rejected_total', help: 'Requests turned away by the queue: full (queue.size) or timeout (queue.timeout).', type: 'counter', aggregator: 'sum',
+          values: [{ value: q.full, labels: { reason: 'full' } }, { value: q.timedOut, labels: { reason: 'timeout' } }],
+        };
       });
     }
     if (opts.collect) {
@@ -151,6 +154,7 @@ export class Metrics {
       const reports = await this.#collect();
       const view = new RequestTally();
       view.add(this.#tally.snapshot());
+      if (this.#retired) view.add(this.#retired());
       for (const r of reports) view.add(r.tally);
       this.#reports = reports;
       this.#view = view;

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type AdminOptions, createAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
+import { RequestTally } from '../admin/request-tally.js';
 import { queueDoc, statusDocument, type StatusDocument, type WorkerReport } from '../admin/status.js';
 import { formatListen } from '../config/address.js';
 import { configError, loadConfig } from '../config/load.js';
@@ -68,6 +69,13 @@ export class Daemon {
   #workers: WorkerSet | undefined;
   /** #reports: the workers' latest reports (collected for /status and /metrics). */
   #reports: WorkerReport[] = [];
+  /**
+   * #lastReports keeps each live worker's last report (one that misses a
+   * collection keeps its last word) and #retired the counts of exited
+   * workers: summed counters never go back when a worker is replaced.
+   */
+  readonly #lastReports = new Map<number, WorkerReport>();
+  readonly #retired = new RequestTally();
   #stopping = false;
   #stopped: Promise<void> | undefined;
   readonly #startedAt = Date.now();
@@ -85,9 +93,23 @@ export class Daemon {
         const inFlight = this.#workerInFlight();
         return gens.current.pool.backends.map((b) => ({ url: b.url, up: b.available, inFlight: inFlight?.get(b.url) ?? b.traffic.inFlight }));
       },
-      queue: () => (this.#workers ? this.status().queue : queueDoc(this.#handler.queue)),
+      // (read once while Metrics registers, before the handler exists)
+      queue: () => {
+        if (!this.#workers) return queueDoc((this.#handler as ProxyHandler | undefined)?.queue ?? { length: 0, full: 0, timedOut: 0 });
+        const q = { length: 0, full: 0, timedOut: 0 };
+        for (const r of this.#reports) {
+          q.length += r.queue.length;
+          q.full += r.queue.full;
+          q.timedOut += r.queue.timedOut;
+        }
+        return q;
+      },
       info: () => ({ version: VERSION, engine: gens.current.engine.name, configHash: gens.current.hash }),
-    }, { processMetrics: opts.processMetrics, collect: clustered ? () => this.refresh().then(() => this.#reports) : undefined });
+    }, {
+      processMetrics: opts.processMetrics,
+      collect: clustered ? () => this.refresh().then(() => this.#reports) : undefined,
+      retired: clustered ? () => this.#retired.snapshot() : undefined,
+    });
     // A reload may change workers: N → M, but not switch between one process and a primary with workers.
     const target = {
       get current() { return gens.current; },
@@ -187,6 +209,7 @@ export class Daemon {
     };
     this.#workers = new WorkerSet({
       count,
+      exited: (id) => this.#workerExited(id),
       via: this.#via,
       log: this.log,
       listener: this.#opts.listener,
@@ -205,7 +228,17 @@ export class Daemon {
 
   /** refresh collects the workers' reports (before /status and /metrics); nothing to do with one process. */
   async refresh(): Promise<void> {
-    if (this.#workers) this.#reports = await this.#workers.collect();
+    if (!this.#workers) return;
+    for (const r of await this.#workers.collect()) this.#lastReports.set(r.id, r);
+    this.#reports = [...this.#lastReports.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** #workerExited folds an exited worker's last counts into the retired total. */
+  #workerExited(id: number): void {
+    const last = this.#lastReports.get(id);
+    if (!last) return;
+    this.#retired.add(last.tally);
+    this.#lastReports.delete(id);
   }
 
   /** #workerInFlight sums the workers' in-flight counts per backend (undefined with one process). */

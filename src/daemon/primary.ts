@@ -40,6 +40,8 @@ export interface WorkerSetOptions {
   /** outcome / markDown: passive results a worker saw (the primary applies them to its pool). */
   outcome(url: string, ok: boolean, reason: string): void;
   markDown(url: string, reason: string): void;
+  /** exited hears a worker's id once it has exited (the primary folds its last counts into a retired total). */
+  exited?(id: number): void;
   /** entry: the worker's entry module (default: worker-main next to this file). */
   entry?: string;
   /** startTimeoutMs bounds the wait for a worker's first `ready` (default 30 s). */
@@ -138,6 +140,8 @@ export class WorkerSet {
       };
       const fail = (why: string) => {
         done();
+        // A worker that never got ready must not hold its slot: kill it, #exited replaces it.
+        if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
         reject(new YalbError('YALB_ERR_WORKER', `worker ${w.id} ${why}`));
       };
       w.child.on('message', onMsg);
@@ -257,6 +261,7 @@ export class WorkerSet {
 
   #exited(w: WorkerHandle, code: number | null, signal: string | null): void {
     this.#workers.delete(w.id);
+    this.#o.exited?.(w.id);
     // Connections it had not acknowledged are still open here: give them to another worker.
     for (const id of [...w.pending.keys()]) this.#requeue(w, id);
     if (this.#stopping || w.leaving) return;

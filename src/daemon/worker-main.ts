@@ -11,7 +11,8 @@ import { type ToPrimary, type ToWorker, WORKER_ID_ENV, WORKER_VIA_ENV } from './
 const channel: Channel = {
   // After the primary is gone the channel is closed: a late message is dropped, never a crash.
   send: (msg: ToPrimary) => {
-    if (process.connected) process.send?.(msg);
+    // The callback takes a write error (the primary died meanwhile) instead of an unhandled 'error'.
+    if (process.connected) process.send?.(msg, undefined, {}, () => {});
   },
   on: ((event: 'message' | 'disconnect', fn: (msg: ToWorker, handle?: Socket) => void) => process.on(event, fn)) as Channel['on'],
 };

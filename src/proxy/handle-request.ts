@@ -90,7 +90,8 @@ function watchClientIdle(req: IncomingMessage, res: ServerResponse, ms: number):
   socket.setTimeout(ms);
   req.once('timeout', onTimeout);
   req.once('end', () => {
-    socket.setTimeout(0);
+    // A response that already finished has set Node's keep-alive timeout on the socket: keep it.
+    if (!res.writableFinished) socket.setTimeout(0);
     req.off('timeout', onTimeout);
   });
 }
@@ -310,13 +311,16 @@ export class ProxyHandler {
 
   /**
    * upgrade passes a WebSocket upgrade to a backend picked the same way as
-   * requests. One attempt only: http-proxy-3 ends the client socket when the
-   * backend connection fails, so there is nothing left to retry with.
+   * requests. A backend that cannot be reached is followed by the next one
+   * (the engine connects before it takes the client's socket). Other
+   * upgrades (h2c, a POST with Upgrade) get 400: http-proxy-3 passes only
+   * WebSocket GETs, and silently dropped the rest.
    */
   readonly upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const { pool, settings: s, engine } = this.#d.holder.current;
     socket.on('error', () => socket.destroy());
-    if (req.url?.charCodeAt(0) !== 47 /* '/' */) {
+    const websocket = req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket';
+    if (req.url?.charCodeAt(0) !== 47 /* '/' */ || !websocket) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: YALB_ERR_BAD_REQUEST\r\n\r\n');
       return;
     }
@@ -357,6 +361,7 @@ export class ProxyHandler {
           again = r.connectFailed === true && !socket.destroyed;
         } finally {
           pool.end(b, verdict, reason);
+          if (this.queue.length > 0) this.queue.release();
         }
         if (!again) return;
         b = attempt < s.maxAttempts ? pool.select(tried, key) : undefined;
@@ -370,9 +375,10 @@ export class ProxyHandler {
 
   /**
    * #isolated tells whether the backends that failed in the last second are
-   * a minority of the pool: one backend dying (its in-flight requests all
-   * reset at once) is then failover, not a storm, and needs no budget slot.
-   * When half the pool or more is failing, the budget decides.
+   * at most half the pool: one backend dying (its in-flight requests all
+   * reset at once) is then failover, not a storm, and needs no budget slot
+   * (one dead backend of two included). When more are failing, the budget
+   * decides.
    */
   #isolated(poolSize: number): boolean {
     const since = performance.now() - 1000;

@@ -33,7 +33,7 @@ export class RequestQueue {
    * request that was woken but found no room back at the head.
    */
   wait(size: number, ms: number, onGone: (cancel: () => void) => void, front = false): Promise<QueueResult> {
-    if (this.#waiters.length >= size) {
+    if (!front && this.#waiters.length >= size) {
       this.full++;
       return Promise.resolve('full');
     }

@@ -30,6 +30,9 @@ const CLIENT_ERROR_RESPONSES: Record<string, string> = {
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
 };
 
+/** kWaitingGate: where limitConnections leaves the switch closeGracefully turns off. */
+const kWaitingGate = Symbol('yalb.waitingGate');
+
 /**
  * limitConnections makes `server` serve at most `max()` client connections
  * at once (limits.maxConnections, read per connection so a reload applies
@@ -46,10 +49,14 @@ function limitConnections(server: http.Server, max: () => number | undefined): v
   server.removeListener('connection', serve);
   let active = 0;
   const waiting: Socket[] = [];
+  // closeGracefully() turns this off: a closing server admits nobody, and the waiting are closed.
+  const gate = { closing: false, close: () => { gate.closing = true; for (const s of waiting.splice(0)) s.destroy(); } };
+  (server as http.Server & { [kWaitingGate]?: typeof gate })[kWaitingGate] = gate;
   const admit = (socket: Socket) => {
     active++;
     socket.once('close', () => {
       active--;
+      if (gate.closing) return;
       const limit = max() ?? Number.POSITIVE_INFINITY;
       while (active < limit && waiting.length > 0) admit(waiting.shift() as Socket);
     });
@@ -57,6 +64,10 @@ function limitConnections(server: http.Server, max: () => number | undefined): v
     socket.resume();
   };
   server.on('connection', (socket: Socket) => {
+    if (gate.closing) {
+      socket.destroy();
+      return;
+    }
     if (active < (max() ?? Number.POSITIVE_INFINITY)) return admit(socket);
     socket.pause();
     waiting.push(socket);
@@ -123,6 +134,7 @@ export function listen(server: Server, addr: ListenAddress): Promise<AddressInfo
  */
 export async function closeGracefully(server: Server, inFlight: () => number, drainMs: number): Promise<void> {
   const closed = new Promise<void>((r) => server.close(() => r()));
+  (server as Server & { [kWaitingGate]?: { close(): void } })[kWaitingGate]?.close();
   // A plain net.Server (a cluster primary's, which hands connections on) has no HTTP exchanges to wait for.
   const h = server instanceof http.Server ? server : undefined;
   h?.closeIdleConnections();

@@ -6,6 +6,8 @@
  * YALB_ERR_QUEUE_TIMEOUT. Visible in /status and /metrics.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { startBackends, type TestBackend } from '../helpers/backend.js';
 import { request, startTestDaemon, type Reply } from '../helpers/daemon.js';
@@ -74,8 +76,8 @@ test('queue: beyond queue.timeout → 503 YALB_ERR_QUEUE_TIMEOUT; beyond queue.s
   const q = daemon.status().queue;
   assert.deepEqual({ full: q.full, timedOut: q.timedOut, length: q.length }, { full: 2, timedOut: 2, length: 0 });
   const text = await daemon.metrics.text();
-  assert.match(text, /^yalb_queue_rejected\{reason="full"\} 2$/m);
-  assert.match(text, /^yalb_queue_rejected\{reason="timeout"\} 2$/m);
+  assert.match(text, /^yalb_queue_rejected_total\{reason="full"\} 2$/m);
+  assert.match(text, /^yalb_queue_rejected_total\{reason="timeout"\} 2$/m);
   assert.match(text, /^yalb_queue_length 0$/m);
 });
 
@@ -89,4 +91,18 @@ test('limits.maxConnections: connections beyond it wait (unread) and are served 
   assert.equal(peak[0], 1, 'one connection served at a time');
   done.sort((a, b) => a - b);
   assert.ok((done[2] as number) >= 700, `the third waited for two others: done at ${done.map(Math.round).join(', ')} ms`);
+});
+
+test('limits.maxConnections: a stop is not held up by connections still waiting for a slot', async (t) => {
+  const [b1] = await startBackends(t, 1);
+  const { url, daemon } = await startTestDaemon(t, `listen: 127.0.0.1:0\nbackends:\n  - url: ${b1!.url}\nlimits:\n  maxConnections: 1\n`, { drainMs: 500 });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  assert.equal((await request(url, { agent })).status, 200); // holds the one slot, idle
+  const waiting = net.connect(daemon.address.port, '127.0.0.1'); // waits, sends nothing
+  t.after(() => waiting.destroy());
+  await new Promise((r) => waiting.once('connect', r));
+  const t0 = performance.now();
+  await daemon.stop();
+  assert.ok(performance.now() - t0 < 3000, `stopped in ${Math.round(performance.now() - t0)} ms`);
 });

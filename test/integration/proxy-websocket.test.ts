@@ -125,3 +125,22 @@ test('an upgrade whose backend refuses the connection goes to the next backend (
   daemon.current.pool.backends[0]!.state.health = 'up';
   assert.match(await handshake(), /^HTTP\/1\.1 502 /);
 });
+
+test('an upgrade other than a WebSocket GET (h2c, a POST with Upgrade) gets 400 and touches no backend', async (t) => {
+  let hits = 0;
+  const backend = await startServer(t, (_req, res) => { hits++; res.end(); }, (_req, socket) => { hits++; socket.destroy(); });
+  const { daemon } = await startTestDaemon(t, yamlConfig([backend.url]));
+  for (const head of [
+    'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n',
+    'POST /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n',
+  ]) {
+    const socket = net.connect(daemon.address.port, '127.0.0.1');
+    t.after(() => socket.destroy());
+    let got = '';
+    socket.on('data', (c: Buffer) => { got += c.toString('latin1'); });
+    socket.write(head);
+    await waitFor(() => got.includes('\r\n\r\n'), { what: 'a response', timeoutMs: 3000 });
+    assert.match(got, /^HTTP\/1\.1 400 /);
+  }
+  assert.equal(hits, 0);
+});

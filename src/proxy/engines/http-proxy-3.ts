@@ -48,6 +48,7 @@ function connectTo(target: string, ms: number): Promise<Socket> {
     s.once(tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       s.removeAllListeners('error');
+      s.on('error', () => s.destroy()); // until http-proxy-3 takes it (and after): never an unhandled 'error'
       resolve(s);
     });
     s.once('error', (err) => {
@@ -130,7 +131,7 @@ class Attempt {
     // A 101 to a request that asked for no upgrade: Node's client would drop
     // the socket with no error for http-proxy-3 to report (the client hung).
     (proxyReq as ClientRequest & { [kAttempt]?: Attempt })[kAttempt] = this;
-    proxyReq.once('upgrade', unexpectedUpgrade);
+    proxyReq.on('upgrade', unexpectedUpgrade); // on, not once: a ClientRequest is used once, no wrapper needed
     if (socket.connecting) {
       if (this.opts.timeouts.connectMs > 0) this.#timer = setTimeout(connectTimedOut, this.opts.timeouts.connectMs, socket); // 0 = off
       socket.once('connect', () => this.#connected());
@@ -323,6 +324,7 @@ export function createHttpProxy3Engine(log: Logger): Engine {
         const finish = (r: { ok: boolean; code?: string }) => {
           if (done) return;
           done = true;
+          backendSocket.destroy(); // idempotent; frees it if http-proxy-3 never used it
           resolve(r);
         };
         upgrades.set(req, (proxyReq) => {
