@@ -203,8 +203,13 @@ const AdminSchema = z.strictObject({
   listen: listenAddress.meta({ description: 'Admin API address, host:port or a bare port; serves /status, /metrics, /healthz (required when admin is set).' }),
   allowRemote: z.boolean().default(false)
     .describe('Allow a non-loopback admin address; requires token (default false).'),
-  token: z.string().min(16, { error: 'admin.token must be at least 16 characters' }).optional()
-    .describe('Bearer token the admin API requires when allowRemote is true; at least 16 characters (default: none).'),
+  token: z.union([
+    z.string().regex(/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/),
+    z.string().min(16, { error: 'admin.token must be at least 16 characters (or "${ENV_NAME}" to read it from the environment)' }),
+  ], { error: 'admin.token must be at least 16 characters (or "${ENV_NAME}" to read it from the environment)' }).optional()
+    .describe('Bearer token the admin API requires when allowRemote is true; at least 16 characters, or "${ENV_NAME}" to take it from the environment (a Kubernetes Secret) (default: none).'),
+  tokenFile: z.string().min(1).optional()
+    .describe('A file holding the bearer token (read at start and at every reload; surrounding whitespace ignored); wins over token (default: none).'),
 });
 
 const LogSchema = z.strictObject({
@@ -276,8 +281,8 @@ export const LbConfigSchema = z.strictObject({
   if (cfg.healthCheck.interval < 100) {
     ctx.addIssue({ code: 'custom', path: ['healthCheck', 'interval'], message: 'healthCheck.interval must be at least 100ms' });
   }
-  if (cfg.admin?.allowRemote && !cfg.admin.token) {
-    ctx.addIssue({ code: 'custom', path: ['admin', 'token'], message: 'admin.allowRemote: true requires admin.token' });
+  if (cfg.admin?.allowRemote && !cfg.admin.token && !cfg.admin.tokenFile) {
+    ctx.addIssue({ code: 'custom', path: ['admin', 'token'], message: 'admin.allowRemote: true requires admin.token or admin.tokenFile' });
   }
   if (cfg.admin && cfg.admin.listen.port !== 0 && cfg.admin.listen.port === cfg.listen.port
       && (cfg.admin.listen.host === cfg.listen.host || !cfg.admin.listen.host || !cfg.listen.host)) {

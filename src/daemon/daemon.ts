@@ -15,7 +15,7 @@ import { Metrics } from '../admin/metrics.js';
 import { RequestTally } from '../admin/request-tally.js';
 import { queueDoc, statusDocument, type StatusDocument, type WorkerReport } from '../admin/status.js';
 import { formatListen } from '../config/address.js';
-import { configError, loadConfig } from '../config/load.js';
+import { configError, loadConfig, positionOf } from '../config/load.js';
 import type { LbConfig } from '../config/schema.js';
 import { closeLogger, createLogger, type Logger } from '../log/logger.js';
 import { ReopenableFile } from '../log/reopenable-file.js';
@@ -30,7 +30,9 @@ import { Reloader, type ReloadResult } from '../reload/reloader.js';
 import { type ConfigWatcher, watchConfig } from '../reload/watcher.js';
 import type { DaemonOptions } from './options.js';
 import { VERSION } from '../version.js';
+import { YalbError } from '../errors.js';
 import { AccessLog } from './access-log.js';
+import { adminTokenOf } from './admin-token.js';
 import type { GenerationMessage } from './ipc.js';
 import { WorkerSet } from './primary.js';
 
@@ -64,6 +66,8 @@ export class Daemon {
   readonly #handler: ProxyHandler;
   readonly #accessLog = new AccessLog();
   #adminAuth: AdminOptions = {};
+  /** #adminToken: the admin token of the config being applied, resolved (see admin-token.ts). */
+  #adminToken: string | undefined;
   #watcher: ConfigWatcher | undefined;
   /** #workers: the serving processes, when workers: > 1 (this process is then the primary and serves nothing itself). */
   #workers: WorkerSet | undefined;
@@ -118,6 +122,11 @@ export class Daemon {
           const err = new Error(`workers: switching between one process and several needs a restart (yalb stop, then yalb start); keeping workers: ${gens.current.config.workers}`);
           return Promise.reject(Object.assign(err, { configPath: ['workers'] }));
         }
+        try {
+          this.#adminToken = adminTokenOf(cfg);
+        } catch (err) {
+          return Promise.reject(err);
+        }
         return gens.apply(cfg, hash);
       },
     };
@@ -144,6 +153,14 @@ export class Daemon {
     const loaded = await loadConfig(opts.configPath);
     if (!loaded.ok) throw configError(loaded);
     const cfg = loaded.config;
+    let adminToken: string | undefined;
+    try {
+      adminToken = adminTokenOf(cfg);
+    } catch (err) {
+      const e = err as Error & { configPath: string[] };
+      const at = positionOf(loaded.text, e.configPath);
+      throw new YalbError('YALB_ERR_CONFIG_INVALID', `${path.resolve(opts.configPath)}:${at ? `${at.line}:${at.col}:` : ''} ${e.configPath.join('.')}: ${e.message}`);
+    }
     const logFile = !opts.log && opts.logFile ? new ReopenableFile(opts.logFile) : undefined;
     const log = opts.log ?? createLogger({ level: cfg.log.level, stream: logFile ?? opts.logStream });
     const clustered = workerCountOf(cfg) > 1;
@@ -159,6 +176,7 @@ export class Daemon {
     const engines = new Engines(log);
     const gens = await Generations.build(cfg, loaded.hash, { registry, engines, log, random: opts.random });
     const d = new Daemon(opts, log, logFile, registry, gens, clustered);
+    d.#adminToken = adminToken;
     try {
       if (clustered) {
         const workers = d.#startWorkers(workerCountOf(cfg));
@@ -358,7 +376,7 @@ export class Daemon {
     }
     if (this.#ownLog) this.log.level = cfg.log.level;
     this.#accessLog.configure(cfg.accessLog, this.log);
-    this.#adminAuth = { token: cfg.admin?.token, allowRemote: cfg.admin?.allowRemote ?? false };
+    this.#adminAuth = { token: this.#adminToken, allowRemote: cfg.admin?.allowRemote ?? false };
     this.#budget.ratio = cfg.retry.budget;
   }
 

@@ -3,7 +3,7 @@
  * against a real daemon with real traffic.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startBackends } from '../helpers/backend.js';
@@ -107,4 +107,32 @@ test('/healthz answers 503 while the daemon drains', async (t) => {
   assert.equal(during.body, 'draining\n');
   assert.equal((await inFlight).status, 200);
   await stopped;
+});
+
+test('admin token from the environment ("${ENV_NAME}") or from admin.tokenFile (Kubernetes Secrets); one that cannot be resolved refuses the reload', async (t) => {
+  const bs = await startBackends(t, 1);
+  const dir = tempDir(t);
+  const envToken = 'token-from-the-environment-0123';
+  process.env.YALB_TEST_ADMIN_TOKEN = envToken;
+  t.after(() => { delete process.env.YALB_TEST_ADMIN_TOKEN; });
+  const { daemon, file } = await startTestDaemon(t, yamlConfig([bs[0]!.url], 'admin:\n  listen: 127.0.0.1:0\n  allowRemote: true\n  token: ${YALB_TEST_ADMIN_TOKEN}\n'), { dir, watch: false });
+  const admin = `http://127.0.0.1:${daemon.adminAddress!.port}/status`;
+  assert.equal((await request(admin, { headers: { authorization: 'Bearer ${YALB_TEST_ADMIN_TOKEN}' } })).status, 401, 'the reference itself is no token');
+  assert.equal((await request(admin, { headers: { authorization: `Bearer ${envToken}` } })).status, 200);
+
+  // A token file (a mounted Secret): read at the reload.
+  const tokenFile = path.join(dir, 'admin-token');
+  const fileToken = 'token-from-a-mounted-secret-file';
+  writeFileSync(tokenFile, `${fileToken}\n`);
+  writeFileSync(file, yamlConfig([bs[0]!.url], `admin:\n  listen: 127.0.0.1:0\n  allowRemote: true\n  tokenFile: ${tokenFile}\n`));
+  assert.equal((await daemon.reload('test')).ok, true);
+  assert.equal((await request(admin, { headers: { authorization: `Bearer ${envToken}` } })).status, 401);
+  assert.equal((await request(admin, { headers: { authorization: `Bearer ${fileToken}` } })).status, 200);
+
+  // An unset variable refuses the reload at its key; the running token stays.
+  writeFileSync(file, yamlConfig([bs[0]!.url], `admin:\n  listen: 127.0.0.1:0\n  allowRemote: true\n  token: \${YALB_TEST_UNSET_TOKEN}\n`));
+  const r = await daemon.reload('test');
+  assert.equal(r.ok, false);
+  assert.match(JSON.stringify(r), /lb\.yaml:7:10: admin\.token: the environment variable YALB_TEST_UNSET_TOKEN is not set/);
+  assert.equal((await request(admin, { headers: { authorization: `Bearer ${fileToken}` } })).status, 200);
 });
