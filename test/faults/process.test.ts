@@ -150,7 +150,8 @@ test('SIGTERM during a slow reload (a new backend\'s first health probe hangs): 
   const health = 'healthCheck:\n  path: /health\n  timeout: 15s\n  interval: 20s\n';
   writeFileSync(file, config(port, admin, [b1!.url], health));
   const child = await startForeground(t, file, pidFile);
-  assert.ok(existsSync(pidFile));
+  // The pid file is written just after the "listening" line.
+  await waitFor(() => existsSync(pidFile), { what: 'the pid file' });
 
   writeFileSync(file, config(port, admin, [b1!.url, slow.url], health));
   child.kill('SIGHUP');
