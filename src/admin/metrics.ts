@@ -123,7 +123,8 @@ export class Metrics {
         },
       });
     }
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'yalb_' });
+    // Under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), so stock Node dashboards find them.
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
   /** retried counts one retry: granted or refused by the budget, or a failover (no slot needed). */
