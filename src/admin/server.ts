@@ -46,12 +46,17 @@ export function createAdminServer(source: StatusSource, metrics: Metrics, auth: 
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', '405 method not allowed\n');
+    const path = (req.url ?? '/').split('?')[0];
+    // /healthz tells only "serving" or "draining": it needs no token, so a
+    // container HEALTHCHECK or a kubelet probe works when a token is set.
+    if (path === '/healthz') {
+      return source.draining() ? send(503, 'text/plain', 'draining\n') : send(200, 'text/plain', 'ok\n');
+    }
     if (!authorized(req, opts)) {
       res.setHeader('www-authenticate', 'Bearer');
       return send(401, 'text/plain', '401 unauthorized\n');
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', '405 method not allowed\n');
-    const path = (req.url ?? '/').split('?')[0];
     if (path === '/status') {
       if (!source.refresh) return send(200, 'application/json', `${JSON.stringify(source.status(), null, 2)}\n`);
       source.refresh().then(
@@ -59,9 +64,6 @@ export function createAdminServer(source: StatusSource, metrics: Metrics, auth: 
         (err: Error) => send(500, 'text/plain', `status failed: ${err.message}\n`),
       );
       return;
-    }
-    if (path === '/healthz') {
-      return source.draining() ? send(503, 'text/plain', 'draining\n') : send(200, 'text/plain', 'ok\n');
     }
     if (path === '/metrics') {
       metrics.text().then(

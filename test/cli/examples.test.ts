@@ -14,7 +14,9 @@ import { parse, parseAllDocuments } from 'yaml';
 import { parseConfigText } from '../../src/config/load.js';
 import { startBackends } from '../helpers/backend.js';
 import { CLI } from '../helpers/cli.js';
-import { startTestDaemon, tempDir, yamlConfig } from '../helpers/daemon.js';
+import { request, startTestDaemon, tempDir, yamlConfig } from '../helpers/daemon.js';
+import { deadPort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const EX = path.join(ROOT, 'examples');
@@ -38,17 +40,37 @@ test('Dockerfile: multi-stage, non-root, HEALTHCHECK on /healthz, COPY sources e
   const user = lines.find((l) => l.startsWith('USER '));
   assert.ok(user && !/root|\b0\b/.test(user), 'non-root USER');
   assert.match(text, /HEALTHCHECK[\s\S]*\/healthz/);
+  const allowed = readFileSync(path.join(EX, 'docker/Dockerfile.dockerignore'), 'utf8').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/\*\*$/, ''));
   for (const l of lines.filter((x) => x.startsWith('COPY ') && !x.includes('--from'))) {
     const srcs = l.split(/\s+/).slice(1, -1);
-    for (const s of srcs) assert.ok(existsSync(path.join(ROOT, s)), `COPY source ${s} exists`);
+    for (const s of srcs) {
+      assert.ok(existsSync(path.join(ROOT, s)), `COPY source ${s} exists`);
+      assert.ok(allowed.includes(s.replace(/\/$/, '')), `COPY source ${s} is let through Dockerfile.dockerignore`);
+    }
   }
+  assert.match(text, /^FROM node:24-/m, 'the current Node LTS');
   const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
   assert.ok(scripts.build, 'the Dockerfile runs npm run build');
 });
 
-test('Dockerfile HEALTHCHECK command passes against a serving daemon', async (t) => {
+test('the image\'s lb.yaml validates; its start command serves on every interface; the HEALTHCHECK passes with an admin token set', async (t) => {
+  const config = readFileSync(path.join(EX, 'docker/lb.yaml'), 'utf8');
+  const checked = parseConfigText(config, 'examples/docker/lb.yaml');
+  assert.ok(checked.ok, JSON.stringify(checked));
+  assert.equal(checked.ok && checked.config.listen.host, undefined, 'listens on every interface');
   const [b] = await startBackends(t, 1);
-  const { daemon } = await startTestDaemon(t, yamlConfig([b!.url], 'admin:\n  listen: 127.0.0.1:0\n'));
+  const port = await deadPort();
+  const dir = tempDir(t);
+  const file = path.join(dir, 'lb.yaml');
+  // The image's config with a reachable backend and free ports, run by the image's ENTRYPOINT + CMD.
+  writeFileSync(file, config.replace(/^listen: \d+$/m, `listen: ${port}`).replace(/backends:\n(?: {2}- url: .*\n)+/, `backends:\n  - url: ${b!.url}\n`)
+    .replace('listen: 127.0.0.1:9090', 'listen: 127.0.0.1:0\n  allowRemote: true\n  token: a-token-of-more-than-16-chars'));
+  const dockerfile = readFileSync(path.join(EX, 'docker/Dockerfile'), 'utf8');
+  assert.match(dockerfile, /ENTRYPOINT \["node", "dist\/cli\.js"\]\nCMD \["start", "-c", "\/etc\/yalb\/lb\.yaml"\]/);
+  const child = spawn(process.execPath, [CLI, 'start', '-c', file], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  await waitFor(async () => (await request(`http://127.0.0.1:${port}/`).catch(() => ({ status: 0 }))).status === 200, { what: 'the image config served', timeoutMs: 10_000 });
+  const { daemon } = await startTestDaemon(t, yamlConfig([b!.url], 'admin:\n  listen: 127.0.0.1:0\n  allowRemote: true\n  token: a-token-of-more-than-16-chars\n'));
   const text = readFileSync(path.join(EX, 'docker/Dockerfile'), 'utf8');
   const m = /CMD \["node", "-e", "(.*)"\]\nSTOPSIGNAL/.exec(text.replace(/\\\n\s*/g, ''));
   assert.ok(m, 'HEALTHCHECK CMD found');
