@@ -124,8 +124,8 @@ const BackendSchema = z.strictObject({
     .describe('Relative share of requests for the weighted strategies; integer >= 1 (default 1).'),
   drain: z.boolean().default(false)
     .describe('true = take no new requests while in-flight ones finish; still probed (default false).'),
-  maxConnections: z.int().min(1).max(1_000_000).optional()
-    .describe('At most this many requests in flight to this backend (per worker); a full backend is skipped by every strategy, and when all are full requests wait in the queue (default: no limit).'),
+  maxConnections: z.int().min(0).max(1_000_000).optional()
+    .describe('At most this many requests in flight to this backend (per worker); a full backend is skipped by every strategy, and when all are full requests wait in the queue; 0 = no limit (default: no limit).'),
 });
 
 const QueueSchema = z.strictObject({
@@ -253,8 +253,8 @@ export const LbConfigSchema = z.strictObject({
       .describe('On SIGTERM, /healthz answers 503 at once but the listener keeps accepting for this long before the drain, so a load balancer or Kubernetes Service stops routing first; 0 = drain at once (default 0s).'),
   }).prefault({}).describe('How a stop begins (default: drain at once).'),
   limits: z.strictObject({
-    maxConnections: z.int().min(1).max(10_000_000).optional()
-      .describe('Client connections served at once per process (per worker); more wait, accepted but unread, until one closes (default: no limit).'),
+    maxConnections: z.int().min(0).max(10_000_000).optional()
+      .describe('Client connections served at once per process (per worker); more wait, accepted but unread, until one closes; 0 = no limit (default: no limit).'),
   }).prefault({}).describe('Limits on the listener (default: none).'),
   queue: QueueSchema.prefault({})
     .describe('Where requests wait when every backend is at its maxConnections (HAProxy\'s queue, Envoy\'s pending requests); each key has its default (default: no queue).'),

@@ -190,7 +190,7 @@ export class Daemon {
         proxy: () => {
           const workers = d.#workers;
           // With workers, this process accepts and hands each connection to a worker (daemon/primary.ts).
-          return workers ? net.createServer({ pauseOnConnect: true }, (s) => workers.dispatch(s)) : createProxyListener(d.#handler, opts.listener, () => d.#gens.current.config.limits.maxConnections);
+          return workers ? net.createServer({ pauseOnConnect: true }, (s) => workers.dispatch(s)) : createProxyListener(d.#handler, opts.listener, () => d.#gens.current.config.limits.maxConnections || undefined); // 0 = no limit
         },
         admin: () => createAdminServer(d, d.metrics, () => d.#adminAuth),
         inFlight: () => d.#handler.inFlight,

@@ -157,7 +157,7 @@ export class Worker {
     this.#registry.retain(urls);
     this.#engines.retain(urls);
     this.#budget.ratio = cfg.retry.budget;
-    this.#maxConnections = cfg.limits.maxConnections;
+    this.#maxConnections = cfg.limits.maxConnections || undefined; // 0 = no limit
     this.#accessLog.configure(cfg.accessLog, this.#log);
     this.#log.level = cfg.log.level;
     this.#channel.send({ t: 'ready', generation: g.number });

@@ -61,7 +61,7 @@ export function poolDescriptionOf(cfg: LbConfig, n: number): PoolDescription {
     generation: n,
     strategy: cfg.strategy,
     hashKey: cfg.hashKey,
-    backends: cfg.backends.map((b) => ({ url: b.url, weight: b.weight, drain: b.drain, maxConnections: b.maxConnections })),
+    backends: cfg.backends.map((b) => ({ url: b.url, weight: b.weight, drain: b.drain, maxConnections: b.maxConnections || undefined })), // maxConnections 0 = no limit
     slowStartMs: cfg.slowStart,
     panicBelow: cfg.healthCheck.panicBelow,
     probe: { rise: cfg.healthCheck.rise, fall: cfg.healthCheck.fall },

@@ -106,3 +106,11 @@ test('limits.maxConnections: a stop is not held up by connections still waiting 
   await daemon.stop();
   assert.ok(performance.now() - t0 < 3000, `stopped in ${Math.round(performance.now() - t0)} ms`);
 });
+
+test('maxConnections: 0 and limits.maxConnections: 0 mean no limit (as the contract writes them)', async (t) => {
+  const { bs, peak } = await slowBackends(t, 1, 200);
+  const { url } = await startTestDaemon(t, `listen: 127.0.0.1:0\nbackends:\n  - url: ${bs[0]!.url}\n    maxConnections: 0\nlimits:\n  maxConnections: 0\n`);
+  const replies = await burst(url, 6);
+  assert.deepEqual(replies.map((r) => r.status), new Array(6).fill(200));
+  assert.equal(peak[0], 6, 'all six at once');
+});
