@@ -29,6 +29,7 @@ import { Pool, type PoolDescription } from '../../src/pool/pool.js';
 import { BackendRegistry } from '../../src/pool/registry.js';
 import { findSticky, stickyId, stickyIndex } from '../../src/pool/sticky.js';
 import { createStrategy } from '../../src/pool/strategies/index.js';
+import { mulberry32 } from '../../test/helpers/random.js';
 
 const SIZES = [3, 100, 1_000, 10_000] as const;
 const BIG = 10_000;
@@ -59,16 +60,8 @@ const SCENARIOS: Scenario[] = [
   { title: '10k slow start', size: BIG, slowStart: true },
 ];
 
-/** seeded returns a small deterministic PRNG (mulberry32), so runs are comparable. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** seeded returns a small deterministic PRNG (mulberry32, shared with the tests), so runs are comparable. */
+const seeded = mulberry32;
 
 /** shuffled returns 0..n-1 in a seeded random order. */
 function shuffled(n: number, seed: number): number[] {

@@ -118,7 +118,23 @@ export interface StatusParts {
   queueSize: number;
 }
 
-type Traffic = { inFlight: number; requests: number; failures: number };
+/** Traffic is one backend's live counters, summed over workers. */
+export type Traffic = { inFlight: number; requests: number; failures: number };
+
+/** sumTraffic adds up the workers' per-backend counters, by backend URL. */
+export function sumTraffic(workers: readonly WorkerReport[]): Map<string, Traffic> {
+  const summed = new Map<string, Traffic>();
+  for (const w of workers) {
+    for (const [url, inFlight, requests, failures] of w.traffic) {
+      const t = summed.get(url) ?? { inFlight: 0, requests: 0, failures: 0 };
+      t.inFlight += inFlight;
+      t.requests += requests;
+      t.failures += failures;
+      summed.set(url, t);
+    }
+  }
+  return summed;
+}
 
 function backendDoc(b: Backend, summed: Map<string, Traffic> | undefined): BackendDoc {
   const h = b.state;
@@ -140,19 +156,7 @@ function backendDoc(b: Backend, summed: Map<string, Traffic> | undefined): Backe
 /** statusDocument builds /status; it refreshes the pool first so ejections whose time is over show as ended. */
 export function statusDocument(p: StatusParts): StatusDocument {
   p.pool.refresh();
-  let summed: Map<string, Traffic> | undefined;
-  if (p.clustered) {
-    summed = new Map();
-    for (const w of p.workers) {
-      for (const [url, inFlight, requests, failures] of w.traffic) {
-        const t = summed.get(url) ?? { inFlight: 0, requests: 0, failures: 0 };
-        t.inFlight += inFlight;
-        t.requests += requests;
-        t.failures += failures;
-        summed.set(url, t);
-      }
-    }
-  }
+  const summed = p.clustered ? sumTraffic(p.workers) : undefined;
   return {
     version: p.version,
     pid: p.pid,

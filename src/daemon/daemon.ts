@@ -13,7 +13,7 @@ import path from 'node:path';
 import { type AdminOptions, createAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
 import { RequestTally } from '../admin/request-tally.js';
-import { queueDoc, statusDocument, type StatusDocument, type WorkerReport } from '../admin/status.js';
+import { queueDoc, statusDocument, type StatusDocument, sumTraffic, type WorkerReport } from '../admin/status.js';
 import { formatListen } from '../config/address.js';
 import { configError, loadConfig, positionOf } from '../config/load.js';
 import type { LbConfig } from '../config/schema.js';
@@ -94,8 +94,8 @@ export class Daemon {
     this.#gens = gens;
     this.metrics = new Metrics({
       backends: () => {
-        const inFlight = this.#workerInFlight();
-        return gens.current.pool.backends.map((b) => ({ url: b.url, up: b.available, inFlight: inFlight?.get(b.url) ?? b.traffic.inFlight }));
+        const summed = this.#workers ? sumTraffic(this.#reports) : undefined;
+        return gens.current.pool.backends.map((b) => ({ url: b.url, up: b.available, inFlight: summed ? (summed.get(b.url)?.inFlight ?? 0) : b.traffic.inFlight }));
       },
       // (read once while Metrics registers, before the handler exists)
       queue: () => {
@@ -257,14 +257,6 @@ export class Daemon {
     if (!last) return;
     this.#retired.add(last.tally);
     this.#lastReports.delete(id);
-  }
-
-  /** #workerInFlight sums the workers' in-flight counts per backend (undefined with one process). */
-  #workerInFlight(): Map<string, number> | undefined {
-    if (!this.#workers) return undefined;
-    const m = new Map<string, number>();
-    for (const r of this.#reports) for (const [url, n] of r.traffic) m.set(url, (m.get(url) ?? 0) + n);
-    return m;
   }
 
   /** current is the generation new requests use. */

@@ -179,7 +179,8 @@ export class ProxyHandler {
 
     prepareRequestHeaders(req, { trusted: s.trusted, tls: TLS });
     addVia(req, via);
-    if (s.clientIdleMs > 0 && !hasNoBody(req)) watchClientIdle(req, res, s.clientIdleMs);
+    const bodyless = hasNoBody(req);
+    if (s.clientIdleMs > 0 && !bodyless) watchClientIdle(req, res, s.clientIdleMs);
     const key = s.hashKey ? hashKeyOf(req, s.hashKey) : undefined;
     const tried = new Set<Backend>();
 
@@ -200,7 +201,7 @@ export class ProxyHandler {
     if (!backend) return fail('no-backend');
 
     // Most requests have no body: skip the await (a promise and a microtask per request).
-    const data = hasNoBody(req) ? EMPTY_BODY : await readBody(req, s.bufferLimit);
+    const data = bodyless ? EMPTY_BODY : await readBody(req, s.bufferLimit);
     if (data === null || clientGone(res)) return fail('client-abort', backend);
     const body = new RequestBody(req, data);
     const p: RequestProgress = {
