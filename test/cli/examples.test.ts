@@ -5,11 +5,10 @@
  * examples are checked in ops-examples.test.ts.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parse, parseAllDocuments } from 'yaml';
 import { parseConfigText } from '../../src/config/load.js';
 import { startBackends } from '../helpers/backend.js';
 import { CLI } from '../helpers/cli.js';
@@ -19,7 +18,6 @@ import { waitFor } from '../helpers/wait.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const EX = path.join(ROOT, 'examples');
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 test('Dockerfile: multi-stage, non-root, HEALTHCHECK on /healthz, COPY sources exist', () => {
   const text = readFileSync(path.join(EX, 'docker/Dockerfile'), 'utf8');
@@ -69,23 +67,4 @@ test('the image\'s lb.yaml validates; its start command serves on every interfac
     child.on('exit', (c) => resolve(c));
   });
   assert.equal(code, 0);
-});
-
-test('Kubernetes manifests parse; 2+ replicas, readiness on /healthz, ConfigMap mounted as a directory and valid', () => {
-  const dir = path.join(EX, 'kubernetes');
-  const docs = ['configmap.yaml', 'deployment.yaml', 'service.yaml'].flatMap((f) =>
-    parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')).map((d) => {
-      assert.deepEqual(d.errors, [], f);
-      return d.toJS() as { kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
-    }));
-  const dep = docs.find((d) => d.kind === 'Deployment')!;
-  const cm = docs.find((d) => d.kind === 'ConfigMap')!;
-  assert.ok(docs.find((d) => d.kind === 'Service'));
-  assert.ok(dep.spec.replicas >= 2);
-  const c = dep.spec.template.spec.containers[0];
-  assert.equal(c.readinessProbe.httpGet.path, '/healthz');
-  assert.ok(!c.volumeMounts.some((v: { subPath?: string }) => v.subPath), 'no subPath (it never sees ConfigMap updates)');
-  assert.equal(dep.spec.template.spec.volumes[0].configMap.name, cm.metadata.name);
-  const r = parseConfigText(cm.data!['lb.yaml']!, 'configmap lb.yaml');
-  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.issues));
 });

