@@ -127,8 +127,8 @@ test('CI workflow: installs yalb from Git at a pinned ref, never by registry nam
   assert.equal(wf.env.YALB_GIT, pkg.repository!.url!.replace(/^git\+/, ''));
   const install = wf.jobs.check.steps.find((s) => s.run?.includes('npm install'));
   assert.equal(install?.run, 'npm install --global --no-audit --no-fund "git+${YALB_GIT}#${YALB_REF}"');
-  // Installing from Git builds dist/ through the prepack script (npm runs it for Git dependencies).
-  assert.match(pkg.scripts.prepack ?? '', /npm run build/);
+  // Installing from Git builds dist/ through the prepare script (npm runs it, not prepack, for a Git dependency).
+  assert.match(pkg.scripts.prepare ?? '', /npm run build/);
 });
 
 test('CI workflow: its check step, run as GitHub runs it, passes valid files and annotates every invalid one', { skip: !has('git') && 'git not installed' }, (t) => {
