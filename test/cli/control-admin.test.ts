@@ -159,3 +159,27 @@ test('yalb stop refuses a pid the admin API reports that is not the process hold
   assert.match(r.stderr, new RegExp(`reports pid ${sleeper.pid}, but process ${sleeper.pid} here does not hold port ${port} .*nothing was sent \\(YALB_ERR_UNIDENTIFIED\\)`));
   assert.ok(isAlive(sleeper.pid!));
 });
+
+test('workers: 2 without a pid file: yalb reload is applied once by the primary for all workers; yalb stop stops the primary and its workers', async (t) => {
+  const [b1, b2] = await startBackends(t, 2);
+  const dir = tempDir(t);
+  const env = { XDG_RUNTIME_DIR: dir };
+  const file = path.join(dir, 'lb.yaml');
+  const port = await deadPort();
+  const adminPort = await deadPort();
+  writeFileSync(file, config(port, adminPort, [b1!.url], '').replace('backends:', 'workers: 2\nbackends:'));
+  const child = spawnCli(t, ['start', '-c', file]);
+  await waitFor(() => /listening on .*2 workers/.test(child.output()), { what: 'listening with 2 workers', timeoutMs: 30_000 });
+  writeFileSync(file, `${config(port, adminPort, [b2!.url], '').replace('backends:', 'workers: 2\nbackends:')}`);
+  const applied = await runCli(['reload', '-c', file], { env });
+  assert.equal(applied.code, 0, applied.stderr);
+  // Every worker serves the new generation: fresh connections land on different workers, all on b2.
+  await waitFor(async () => {
+    const bodies = await Promise.all(Array.from({ length: 6 }, () => request(`http://127.0.0.1:${port}/`).then((r) => r.body)));
+    return bodies.every((b) => b === 'b2\n');
+  }, { what: 'b2 from every worker', timeoutMs: 10_000 });
+  const stop = await runCli(['stop', '-c', file], { env, timeoutMs: 40_000 });
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, new RegExp(`^stopped \\(pid ${child.pid}, `));
+  assert.deepEqual(await exited(child), { code: 0, signal: null });
+});
