@@ -237,7 +237,7 @@ const TlsSchema = z.strictObject({
     .describe('Lowest TLS version a client may use (default TLSv1.2).'),
   redirectHttp: listenAddress.optional()
     .meta({ description: 'Plain HTTP port (or host:port) that answers 308 to the same host and path on HTTPS; /.well-known/acme-challenge/ is proxied to the pool instead (default: off).' }),
-  http2: z.literal(false, { error: 'tls.http2: HTTP/2 is not supported yet (both engines forward HTTP/1.1 request and response objects); remove the key or set it to false' }).optional()
+  http2: z.boolean().optional()
     .describe('Reserved: HTTP/2 is not supported yet; only false is accepted (default false).'),
   backend: z.strictObject({
     verify: z.boolean().default(true)
@@ -328,6 +328,9 @@ function refineTls(cfg: { tls?: z.output<typeof TlsSchema> | undefined; listen: 
   if (!t) return;
   if ((t.cert === undefined) !== (t.key === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['tls', t.cert === undefined ? 'key' : 'cert'], message: 'tls.cert and tls.key go together: set both or neither' });
+  }
+  if (t.http2 === true) {
+    ctx.addIssue({ code: 'custom', path: ['tls', 'http2'], message: 'HTTP/2 is not supported yet: the request loop and both engines are built on HTTP/1.1 request and response objects; remove the key or set it to false (clients use HTTP/1.1 over TLS)' });
   }
   const terminates = t.cert !== undefined || (t.certificates?.length ?? 0) > 0;
   if (!terminates && (t.redirectHttp !== undefined)) {

@@ -81,7 +81,7 @@ export function peerCertificate(port: number, servername?: string): Promise<Peer
     const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(servername ? { servername } : {}) }, () => {
       const c = s.getPeerCertificate();
       s.destroy();
-      resolve({ subject: c.subject?.CN ?? '', fingerprint: c.fingerprint256, names: c.subjectaltname ?? '' });
+      resolve({ subject: String(c.subject?.CN ?? ''), fingerprint: c.fingerprint256, names: c.subjectaltname ?? '' });
     });
     s.setTimeout(5000, () => s.destroy(new Error('TLS handshake timeout')));
     s.on('error', reject);
