@@ -72,7 +72,8 @@ test('SNI picks the certificate whose names match (exact, then RFC 6125 wildcard
   const api = makeCert(dir, 'api', ['api.test']);
   const wild = makeCert(dir, 'wild', ['*.apps.test']);
   const [b] = await startBackends(t, 1);
-  const yaml = yamlConfig([b!.url], `tls:\n  cert: ${main.cert}\n  key: ${main.key}\n  certificates:\n    - { cert: ${api.cert}, key: ${api.key} }\n    - { cert: ${wild.cert}, key: ${wild.key} }\n`);
+  // limits.maxConnections wraps the listener's connection handler: handshakes go through it too.
+  const yaml = yamlConfig([b!.url], `limits:\n  maxConnections: 2\ntls:\n  cert: ${main.cert}\n  key: ${main.key}\n  certificates:\n    - { cert: ${api.cert}, key: ${api.key} }\n    - { cert: ${wild.cert}, key: ${wild.key} }\n`);
   const { daemon } = await startTestDaemon(t, yaml, { dir });
   const port = daemon.address.port;
   assert.equal((await peerCertificate(port, 'api.test')).fingerprint, api.fingerprint);
