@@ -104,7 +104,8 @@ export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions
   };
   let server: http.Server | https.Server;
   if (tls) {
-    const s = https.createServer({ ...httpOptions, ...tls.serverOptions() }, serve);
+    // A client must finish its handshake within headersTimeout too (Node's default is 120 s: a slowloris door).
+    const s = https.createServer({ ...httpOptions, ...tls.serverOptions(), handshakeTimeout: headersTimeout }, serve);
     tls.attach(s);
     // A failed handshake (a scanner, an old client, a wrong name) closes that connection only.
     s.on('tlsClientError', (_err, socket) => socket.destroy());
