@@ -10,6 +10,8 @@ ops_missing=()
 command -v systemd-analyze >/dev/null 2>&1 || ops_missing+=(systemd)
 command -v shellcheck >/dev/null 2>&1 || ops_missing+=(shellcheck)
 command -v git >/dev/null 2>&1 || ops_missing+=(git)
+# openssl: the TLS tests make their certificates with it.
+command -v openssl >/dev/null 2>&1 || ops_missing+=(openssl)
 if [ ${#ops_missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "== installing ${ops_missing[*]} (Debian)"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${ops_missing[@]}" >/dev/null; } \

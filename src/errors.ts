@@ -29,6 +29,7 @@ export const ErrorCodes = {
   YALB_ERR_UNIDENTIFIED: 'yalb stop could not prove that the pid the admin API reports is the local process serving it; nothing was signalled',
   YALB_ERR_USAGE: 'the command line was not understood',
   YALB_ERR_WORKER: 'a worker process (workers: > 1) could not start',
+  YALB_ERR_TLS_CERTIFICATE: 'a renewed or changed certificate pair failed its checks (unreadable, not PEM, key does not match, expired, no names); the pair served before keeps serving (logged, and in /status certificates[].lastLoad)',
 } as const;
 
 /** ErrorCode is one of the stable `YALB_ERR_*` strings. */
