@@ -152,7 +152,7 @@ export function cidr(what: string) {
  * HTTP_ORIGIN_PATTERN is the JSON Schema pattern of a backend URL as
  * normalizeBackendUrl accepts it: http:// or https://, a host (a name, an
  * IPv4 address or a bracketed IPv6 one) and an optional port; no
- * credentials, path, query or fragment. Stricter than the WHATWG parser on
+ * credentials, path, query or fragment (an empty "?" or "#" is none). Stricter than the WHATWG parser on
  * sloppy forms it repairs ("http:host", a backslash for "/").
  */
-export const HTTP_ORIGIN_PATTERN = `^[hH][tT][tT][pP][sS]?://(?:\\[${IPV6_PATTERN}\\]|[^\\s\\u0000-\\u001f\\u007f/?#@:\\[\\]\\\\<>^|%]+)(?::(?:${PORT_DIGITS})?)?/?$`;
+export const HTTP_ORIGIN_PATTERN = `^[hH][tT][tT][pP][sS]?://(?:\\[${IPV6_PATTERN}\\]|[^\\s\\u0000-\\u001f\\u007f/?#@:\\[\\]\\\\<>^|%]+)(?::(?:${PORT_DIGITS})?)?/?\\??#?$`;
