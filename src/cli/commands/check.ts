@@ -3,8 +3,9 @@
  * A pure command: it gets its arguments and two print functions and returns
  * the exit code; src/cli.ts owns process.argv, the streams and process.exit.
  */
-import { formatIssue, loadConfig, type ConfigIssue } from '../../config/load.js';
+import { formatIssue, type ConfigIssue } from '../../config/load.js';
 import { configOption, parseCommand } from '../args.js';
+import { STDIN_NAME, readConfigInput } from '../config-input.js';
 import { badUsage as usageError, type CommandIo } from '../io.js';
 
 /** CHECK_FORMATS lists the values `--format` accepts. */
@@ -19,7 +20,8 @@ Validate a config file without starting the balancer. Every problem is
 reported as file:line:col: message.
 
 Options:
-  -c, --config FILE   config file to check (default: ./lb.yaml)
+  -c, --config FILE   config file to check (default: ./lb.yaml); "-" reads
+                      standard input, reported as <stdin>
       --format FMT    text   (default) problems on stderr, "FILE: ok (…)" on stdout
                       json   {"ok":…,"file":…,"issues":[…]} on stdout
                       github one ::error annotation per problem on stdout (GitHub Actions)
@@ -30,7 +32,8 @@ Exit status: 0 valid, 1 invalid or unreadable, 2 bad usage.
 Examples:
   yalb check
   yalb check -c /etc/yalb/lb.yaml
-  yalb check --format github -c deploy/lb.yaml`;
+  yalb check --format github -c deploy/lb.yaml
+  render-config | yalb check -c -`;
 
 /** runCheck runs `yalb check` with the arguments after the command name and returns the exit code. */
 export async function runCheck(args: string[], io: CommandIo): Promise<number> {
@@ -41,14 +44,15 @@ export async function runCheck(args: string[], io: CommandIo): Promise<number> {
   const file = values.config ?? 'lb.yaml';
   if (file === '') return badUsage(io, '--config needs a file name');
 
-  const result = await loadConfig(file);
+  const result = await readConfigInput(file, io);
+  const name = file === '-' ? STDIN_NAME : file;
   const issues = result.ok ? [] : result.issues;
   const summary = result.ok
-    ? `${file}: ok (${plural(result.config.backends.length, 'backend')}, strategy ${result.config.strategy})`
+    ? `${name}: ok (${plural(result.config.backends.length, 'backend')}, strategy ${result.config.strategy})`
     : '';
   switch (format) {
     case 'json':
-      io.out(JSON.stringify({ ok: result.ok, file, issues }));
+      io.out(JSON.stringify({ ok: result.ok, file: name, issues }));
       break;
     case 'github':
       if (result.ok) io.out(summary);
