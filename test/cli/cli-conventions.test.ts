@@ -111,7 +111,7 @@ describe('NO_COLOR drops colour only', { skip: hasScript ? false : 'script(1) fr
     writeFileSync(file, 'listen: 127.0.0.1:0\nbackends:\n  - url: http://127.0.0.1:9\nhealthCheck:\n  interval: 1h\n');
     return file;
   };
-  const listening = (output: () => string) => waitFor(() => /listening on/.test(output()) && output(), { timeoutMs: 30_000, what: 'the "listening" log line' });
+  const listening = (output: () => string): Promise<string> => waitFor(() => (/listening on/.test(output()) ? output() : undefined), { timeoutMs: 30_000, what: 'the "listening" log line' });
 
   it('on a terminal: the pretty layout, coloured', async (t) => {
     const text = await listening(startOnTerminal(t, config(t), terminalEnv({})));
