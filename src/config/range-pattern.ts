@@ -23,31 +23,47 @@ export interface Bound {
   inclusive: boolean;
 }
 
-/** FRACTION_DIGITS is how many digits after the point a bound is expanded to; a longer number written by hand is judged on that many. */
-const FRACTION_DIGITS = 12;
+/**
+ * FRACTION_DIGITS bounds the expansion of a bound: its digits up to where
+ * they repeat (a repeating tail becomes a loop in the pattern, so
+ * 596.52323541666…h is exact), and the repeating part itself. A bound that
+ * needs more is cut there and a longer number close to it is judged on its
+ * first FRACTION_DIGITS digits; no bound of lb.yaml needs that many.
+ */
+const FRACTION_DIGITS = 40;
 
 /** fraction builds num/den from integers. */
 export function fraction(num: bigint | number, den: bigint | number = 1n): Fraction {
   return { num: BigInt(num), den: BigInt(den) };
 }
 
-/** Decimal is a bound written out: integer digits, fraction digits, and whether the expansion stopped before FRACTION_DIGITS. */
+/**
+ * Decimal is a bound written out: integer part, fraction digits before the
+ * repeating part, the repeating part ('' when the expansion ends), and
+ * whether it is complete (false when cut at FRACTION_DIGITS).
+ */
 interface Decimal {
   int: bigint;
   frac: string;
+  period: string;
   exact: boolean;
 }
 
+/** toDecimal expands num/den by long division; a remainder seen before starts the repeating part. */
 function toDecimal(f: Fraction): Decimal {
   const int = f.num / f.den;
   let rem = f.num % f.den;
-  let frac = '';
-  while (rem !== 0n && frac.length < FRACTION_DIGITS) {
+  let digits = '';
+  const seen = new Map<bigint, number>();
+  while (rem !== 0n && digits.length < FRACTION_DIGITS) {
+    const at = seen.get(rem);
+    if (at !== undefined) return { int, frac: digits.slice(0, at), period: digits.slice(at), exact: true };
+    seen.set(rem, digits.length);
     rem *= 10n;
-    frac += String(rem / f.den);
+    digits += String(rem / f.den);
     rem %= f.den;
   }
-  return { int, frac, exact: rem === 0n };
+  return { int, frac: digits, period: '', exact: rem === 0n };
 }
 
 const NEVER = null;
@@ -72,8 +88,35 @@ interface Tight {
   inclusive: boolean;
 }
 
-const restZero = (t: Tight, pos: number): boolean => t.d.exact && pos >= t.d.frac.length;
-const digitAt = (t: Tight, pos: number): number => Number(t.d.frac[pos] ?? '0');
+const restZero = (t: Tight, pos: number): boolean => t.d.exact && t.d.period === '' && pos >= t.d.frac.length;
+const inLoop = (t: Tight, pos: number): boolean => t.d.period !== '' && pos >= t.d.frac.length;
+function digitAt(t: Tight, pos: number): number {
+  if (pos < t.d.frac.length) return Number(t.d.frac[pos]);
+  const { period } = t.d;
+  return period === '' ? 0 : Number(period[(pos - t.d.frac.length) % period.length]);
+}
+
+/**
+ * loop returns the pattern of one or more digits from `pos`, where only
+ * `t` is still tight and its digits repeat: any number of whole turns of the
+ * repeating part, then a digit below (for a high bound) or above (low bound)
+ * the bound's, or, for a high bound, a stop part-way (a finite string is
+ * below an endless one).
+ */
+function loop(t: Tight, side: 'lo' | 'hi', pos: number): Re {
+  const { period } = t.d;
+  const o = (pos - t.d.frac.length) % period.length;
+  const turn = period.slice(o) + period.slice(0, o);
+  const ends: string[] = [];
+  for (let i = 0; i < turn.length; i++) {
+    const d = Number(turn[i]);
+    const [lo, hi] = side === 'hi' ? [0, d - 1] : [d + 1, 9];
+    if (lo <= hi) ends.push(`${turn.slice(0, i)}${digitClass(lo, hi)}\\d*`);
+    if (side === 'hi') ends.push(turn.slice(0, i + 1));
+  }
+  if (ends.length === 0) return NEVER;
+  return `(?:${turn})*${ends.length === 1 ? ends[0] as string : `(?:${ends.join('|')})`}`;
+}
 
 /** endOk says whether the fraction may stop at `pos` (the rest read as zeros) given the bounds still tight. */
 function endOk(lo: Tight | undefined, hi: Tight | undefined, pos: number): boolean {
@@ -96,7 +139,9 @@ function fractionDigits(lo: Tight | undefined, hi: Tight | undefined, pos: numbe
   }
   if (lo && restZero(lo, pos)) return hi ? mixed(lo, hi, pos) : '0*[1-9]\\d*'; // strictly above: a non-zero digit somewhere
   if (!lo && !hi) return '\\d+';
-  if (pos >= FRACTION_DIGITS) return '\\d+'; // beyond the expansion: judged on the first digits
+  if (lo && !hi && inLoop(lo, pos)) return loop(lo, 'lo', pos);
+  if (hi && !lo && inLoop(hi, pos)) return loop(hi, 'hi', pos);
+  if (pos >= FRACTION_DIGITS) return '\\d+'; // beyond a cut expansion: judged on the first digits
   return mixed(lo, hi, pos);
 }
 
@@ -169,7 +214,10 @@ export function integerRange(lo: bigint, hi: bigint): Re {
  */
 export function decimalRange({ min: lo, max: hi }: { min?: Bound; max: Bound }): string | null {
   const H = toDecimal(hi.value);
-  const L = lo ? toDecimal(lo.value) : { int: 0n, frac: '', exact: true };
+  const L = lo ? toDecimal(lo.value) : { int: 0n, frac: '', period: '', exact: true };
+  // Both bounds on one endless expansion: no finite string lies on it (and
+  // walking the two in step would not end).
+  if (lo && lo.value.num * hi.value.den === hi.value.num * lo.value.den && H.period !== '') return NEVER;
   const loIncl = lo ? lo.inclusive : true;
   const low = { d: L, inclusive: loIncl };
   const high = { d: H, inclusive: hi.inclusive };
