@@ -154,7 +154,7 @@ export const LbConfigSchema = z.strictObject({
     .meta({ description: 'Where the balancer listens: "host:port", or a bare port for all interfaces (default 127.0.0.1:3030).' }),
   strategy: z.enum(STRATEGY_NAMES).default('round-robin')
     .describe('How a backend is picked for each request (default round-robin).'),
-  workers: z.union([z.literal('auto'), z.int({ error: 'workers: expected a whole number 1..256 or "auto"' }).min(1, { error: 'workers: at least 1' }).max(256, { error: 'workers: at most 256' })]).default(1)
+  workers: z.union([z.literal('auto'), z.int({ error: 'workers: expected a whole number 1..256 or "auto"' }).min(1, { error: 'workers: at least 1' }).max(256, { error: 'workers: at most 256' })], { error: 'workers: expected a whole number 1..256 or "auto"' }).default(1)
     .describe('Processes that serve: 1 = one process (no cluster); N or "auto" (one per core) = a primary that owns config, reload, health and admin, and N serving workers (default 1).'),
   engine: z.enum(ENGINE_NAMES).default('undici')
     .describe('How HTTP requests reach backends: undici (faster, as measured by npm run bench) or http-proxy-3; WebSocket upgrades always use http-proxy-3 (default undici).'),
