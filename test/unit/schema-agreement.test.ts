@@ -17,7 +17,7 @@ import { LbConfigSchema } from '../../src/config/schema.js';
 import { compileLbSchema, describeErrors } from '../helpers/json-schema.js';
 
 const validate = compileLbSchema();
-const RUNS = Number(process.env.YALB_FUZZ_RUNS ?? 3000);
+const RUNS = Number(process.env.YALB_FUZZ_RUNS ?? 1000);
 const SEED = Number(process.env.YALB_FUZZ_SEED ?? 20261201);
 
 /** agree asserts that the daemon's schema and the JSON Schema both accept or both refuse `config`. */
