@@ -20,6 +20,8 @@ export const STDIN_NAME = '<stdin>';
 export async function readConfigInput(file: string, io: CommandIo): Promise<LoadResult> {
   if (file !== STDIN_FILE) return loadConfig(file);
   if (!io.stdin) return readFailure('standard input is not available');
+  // Typed at a terminal, the input ends with Ctrl-D: say so rather than seem to hang.
+  if ((io.stdin as { isTTY?: boolean }).isTTY) io.err('yalb: reading the config from standard input (end it with Ctrl-D)');
   const read = await readStdin(io.stdin, MAX_CONFIG_BYTES);
   if ('error' in read) return readFailure(read.error);
   return parseConfigText(read.text, STDIN_NAME);

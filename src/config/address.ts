@@ -109,6 +109,23 @@ export const listenAddress = (() => {
   });
 })();
 
+/**
+ * port is the zod schema of a key holding a bare TCP port number, `min`
+ * (default 1) to 65535; for an address with an optional host use
+ * listenAddress. zod's own conversion already states the bounds; the hint
+ * adds the message.
+ */
+export function port(what: string, o: { min?: number } = {}) {
+  const min = o.min ?? 1;
+  const expected = `${what}: expected a port number ${min}-65535`;
+  return withJsonSchema(z.int({ error: expected }).min(min, { error: expected }).max(65535, { error: expected }), {
+    type: 'integer',
+    minimum: min,
+    maximum: 65535,
+    errorMessage: `Expected a port number ${min}-65535`,
+  });
+}
+
 const H16 = '[0-9a-fA-F]{1,4}';
 const IPV4_SOURCE = IPV4.source.slice(1, -1);
 const LS32 = `(?:${H16}:${H16}|${IPV4_SOURCE})`;

@@ -33,10 +33,14 @@ type Json = Record<string, unknown>;
 /** Keywords a hinted schema keeps from around it (hover text and default); everything else is replaced by the hint. */
 const KEPT = new Set(['description', 'markdownDescription', 'default', 'title', 'examples']);
 
+/** editorJsonSchema converts a zod schema of lb.yaml (or of a part of it) to draft-07 JSON Schema for editors: hints, messages and bounds put back. */
+export function editorJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io: 'input', target: 'draft-07', unrepresentable: 'any', override: refine }) as Json;
+}
+
 /** lbJsonSchema returns the draft-07 JSON Schema of lb.yaml as a plain object, `$schema` first. */
 export function lbJsonSchema(): Record<string, unknown> {
-  const generated = z.toJSONSchema(LbConfigSchema, { io: 'input', target: 'draft-07', unrepresentable: 'any', override: refine });
-  const { $schema, ...rest } = generated as Json;
+  const { $schema, ...rest } = editorJsonSchema(LbConfigSchema);
   crossFieldRules(rest);
   return {
     $schema,

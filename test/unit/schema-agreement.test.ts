@@ -12,9 +12,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { z } from 'zod';
+import { port } from '../../src/config/address.js';
+import { editorJsonSchema } from '../../src/config/json-schema.js';
 import { decimalRange, fraction, type Fraction } from '../../src/config/range-pattern.js';
 import { LbConfigSchema } from '../../src/config/schema.js';
-import { compileLbSchema, describeErrors } from '../helpers/json-schema.js';
+import { compileLbSchema, describeErrors, newAjv } from '../helpers/json-schema.js';
 
 const validate = compileLbSchema();
 const RUNS = Number(process.env.YALB_FUZZ_RUNS ?? 1000);
@@ -143,5 +146,17 @@ describe('decimalRange against exact fractions', () => {
   }
   it('null when nothing qualifies', () => {
     assert.equal(decimalRange({ min: { value: fraction(1), inclusive: false }, max: { value: fraction(1), inclusive: true } }), null);
+  });
+});
+
+describe('port(): a bare port number', () => {
+  it('1-65535 by default (or from min), the same in zod and in its JSON Schema', () => {
+    for (const min of [undefined, 0]) {
+      const schema = z.strictObject({ p: port('p', min === undefined ? {} : { min }) });
+      const check = newAjv().compile(editorJsonSchema(schema));
+      for (const v of [-1, 0, 1, 80, 65535, 65536, 1.5, '80', null]) {
+        assert.equal(check({ p: v }), schema.safeParse({ p: v }).success, `min ${min}: ${String(v)}`);
+      }
+    }
   });
 });
