@@ -54,7 +54,7 @@ const backendUrl = withJsonSchema(z.string({ error: 'backend url: expected a str
   }), {
   type: 'string',
   pattern: HTTP_ORIGIN_PATTERN,
-  errorMessage: 'Expected a backend origin: http:// or https://, a host and a port, no path (e.g. "http://127.0.0.1:3031")',
+  errorMessage: 'Expected a backend origin: http:// or https://, a host and an optional port, no path (e.g. "http://127.0.0.1:3031")',
 })
   .meta({ description: 'Backend origin, http:// or https:// with host and port; no path. Unique after normalisation (required).' });
 
