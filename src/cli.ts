@@ -39,6 +39,10 @@ const commands: Record<string, () => Promise<Command>> = {
 const io: CommandIo = {
   out: (s) => process.stdout.write(`${s}\n`),
   err: (s) => process.stderr.write(`${s}\n`),
+  // A getter: process.stdin is created on first use, and only `-c -` uses it.
+  get stdin() {
+    return process.stdin;
+  },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -4,10 +4,10 @@
  * for the JSON Schema editors use. Every field says its unit and default.
  */
 import { z } from 'zod';
-import { parseCidr, parseListen } from './address.js';
+import { HTTP_ORIGIN_PATTERN, cidr, listenAddress } from './address.js';
+import { withJsonSchema } from './json-hint.js';
 import {
-  DURATION_PATTERN, HASH_KEY_PATTERN, PERCENT_PATTERN, SIZE_PATTERN, STATUS_RANGES_PATTERN,
-  parseDuration, parseHashKey, parsePercent, parseSize, parseStatusRanges, type HashKey,
+  HASH_KEY_PATTERN, duration, parseHashKey, percent, size, statusRanges, type HashKey,
 } from './units.js';
 
 /** STRATEGY_NAMES lists every value `strategy:` accepts. */
@@ -22,71 +22,7 @@ export const ENGINE_NAMES = ['undici', 'http-proxy-3'] as const;
 /** EngineName is one of ENGINE_NAMES. */
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
-/**
- * MAX_DURATION_MS is the longest delay Node's timers honour (2^31 - 1 ms,
- * about 24.8 days): a longer one fires after 1 ms, so it is refused here.
- */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
-
-/** MAX_BUFFER_BYTES caps sizes of what yalb holds in memory per request (1 GiB). */
-export const MAX_BUFFER_BYTES = 2 ** 30;
-
-/** duration: "500ms" | "2s" | … | ms, at most MAX_DURATION_MS; `min: 1` where 0 has no meaning (probe interval and timeout). */
-const duration = (what: string, o: { min?: number } = {}) =>
-  z.union([
-    z.int().nonnegative(),
-    z.string().regex(new RegExp(DURATION_PATTERN), { error: `${what}: expected a duration like "500ms", "20s", "1m" or a whole number of milliseconds` }),
-  ], { error: `${what}: expected a duration like "500ms", "20s", "1m" or a whole number of milliseconds` })
-    .transform((v, ctx) => {
-      const ms = parseDuration(v) as number;
-      if (ms > MAX_DURATION_MS) {
-        ctx.addIssue({ code: 'custom', message: `${what}: at most 24d (${MAX_DURATION_MS} ms, the longest timer Node honours), got ${ms} ms` });
-        return z.NEVER;
-      }
-      if (ms < (o.min ?? 0)) {
-        ctx.addIssue({ code: 'custom', message: `${what}: must be at least ${o.min} ms (0 has no meaning here)` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
-const size = (what: string, max = MAX_BUFFER_BYTES) =>
-  z.union([
-    z.int().nonnegative(),
-    z.string().regex(new RegExp(SIZE_PATTERN), { error: `${what}: expected a size like "64KiB", "1MiB" or a whole number of bytes` }),
-  ], { error: `${what}: expected a size like "64KiB", "1MiB" or a whole number of bytes` })
-    .transform((v, ctx) => {
-      const n = parseSize(v) as number;
-      if (n > max) {
-        ctx.addIssue({ code: 'custom', message: `${what}: at most ${max / 2 ** 20} MiB (${max} bytes), got ${n} bytes` });
-        return z.NEVER;
-      }
-      return n;
-    });
-
-const percent = (what: string) =>
-  z.union([
-    z.number().min(0).max(100),
-    z.string().regex(new RegExp(PERCENT_PATTERN), { error: `${what}: expected a percentage like "20%"` }),
-  ], { error: `${what}: expected a percentage like "20%" (0% to 100%)` })
-    .transform((v, ctx) => {
-      const f = parsePercent(v);
-      if (f === undefined) {
-        ctx.addIssue({ code: 'custom', message: `${what}: must be between 0% and 100%` });
-        return z.NEVER;
-      }
-      return f;
-    });
-
-const listenAddress = z.union([z.string(), z.int()])
-  .transform((v, ctx) => {
-    const r = parseListen(v);
-    if (typeof r === 'string') {
-      ctx.addIssue({ code: 'custom', message: r });
-      return z.NEVER;
-    }
-    return r;
-  });
+export { MAX_BUFFER_BYTES, MAX_DURATION_MS } from './units.js';
 
 /**
  * normalizeBackendUrl gives the key a backend's state is stored under:
@@ -107,7 +43,7 @@ export function normalizeBackendUrl(raw: string): { url: string } | { error: str
   return { url: `${u.protocol}//${u.host}` };
 }
 
-const backendUrl = z.string({ error: 'backend url: expected a string like "http://127.0.0.1:3031"' })
+const backendUrl = withJsonSchema(z.string({ error: 'backend url: expected a string like "http://127.0.0.1:3031"' })
   .transform((v, ctx) => {
     const r = normalizeBackendUrl(v);
     if ('error' in r) {
@@ -115,8 +51,12 @@ const backendUrl = z.string({ error: 'backend url: expected a string like "http:
       return z.NEVER;
     }
     return r.url;
-  })
-  .meta({ description: 'Backend origin, http:// or https:// with host and port; no path. Unique after normalisation (required).', format: 'uri' });
+  }), {
+  type: 'string',
+  pattern: HTTP_ORIGIN_PATTERN,
+  errorMessage: 'Expected a backend origin: http:// or https://, a host and an optional port, no path (e.g. "http://127.0.0.1:3031")',
+})
+  .meta({ description: 'Backend origin, http:// or https:// with host and port; no path. Unique after normalisation (required).' });
 
 const BackendSchema = z.strictObject({
   url: backendUrl,
@@ -160,21 +100,13 @@ const TimeoutsSchema = z.strictObject({
 });
 
 const HealthCheckSchema = z.strictObject({
-  interval: duration('healthCheck.interval', { min: 1 }).prefault('20s')
+  interval: duration('healthCheck.interval', { min: 100 }).prefault('20s')
     .describe('Time between probes of each backend; probes start at once (default 20s).'),
   timeout: duration('healthCheck.timeout', { min: 1 }).prefault('2s')
     .describe('Time a probe may take before it counts as failed (default 2s).'),
   path: z.string().regex(/^\//, { error: 'healthCheck.path must start with "/"' }).optional()
     .describe('HTTP GET this path as the probe; absent = TCP connect probe (default: absent).'),
-  expectStatus: z.string().regex(new RegExp(STATUS_RANGES_PATTERN), { error: 'healthCheck.expectStatus: expected "200", "200-399" or "200,204"' })
-    .transform((spec, ctx) => {
-      const r = parseStatusRanges(spec);
-      if (typeof r === 'string') {
-        ctx.addIssue({ code: 'custom', message: `healthCheck.expectStatus: ${r}` });
-        return z.NEVER;
-      }
-      return r;
-    })
+  expectStatus: statusRanges('healthCheck.expectStatus')
     .prefault('200-399')
     .describe('Status codes that pass an HTTP probe: "200", "200-399", "200,204" (default 200-399).'),
   rise: z.int().min(1).max(100).default(2)
@@ -253,7 +185,7 @@ export const LbConfigSchema = z.strictObject({
     .meta({ description: 'Where the balancer listens: "host:port", or a bare port for all interfaces (default 127.0.0.1:3030).' }),
   strategy: z.enum(STRATEGY_NAMES).default('round-robin')
     .describe('How a backend is picked for each request (default round-robin).'),
-  workers: z.union([z.literal('auto'), z.int({ error: 'workers: expected a whole number 1..256 or "auto"' }).min(1, { error: 'workers: at least 1' }).max(256, { error: 'workers: at most 256' })]).default(1)
+  workers: z.union([z.literal('auto'), z.int({ error: 'workers: expected a whole number 1..256 or "auto"' }).min(1, { error: 'workers: at least 1' }).max(256, { error: 'workers: at most 256' })], { error: 'workers: expected a whole number 1..256 or "auto"' }).default(1)
     .describe('Processes that serve: 1 = one process (no cluster); N or "auto" (one per core) = a primary that owns config, reload, health and admin, and N serving workers (default 1).'),
   engine: z.enum(ENGINE_NAMES).default('undici')
     .describe('How HTTP requests reach backends: undici (faster, as measured by npm run bench) or http-proxy-3; WebSocket upgrades always use http-proxy-3 (default undici).'),
@@ -268,14 +200,7 @@ export const LbConfigSchema = z.strictObject({
     .describe('The pool: each backend with url, optional weight and drain (required, at least one).'),
   slowStart: duration('slowStart').prefault('0s')
     .describe('Ramp a backend that comes up to full weight over this time; 0 = off (default 0s).'),
-  trustedProxies: z.array(z.string().transform((v, ctx) => {
-    const r = parseCidr(v);
-    if (typeof r === 'string') {
-      ctx.addIssue({ code: 'custom', message: `trustedProxies: ${r} (expected a CIDR like "10.0.0.0/8" or an address)` });
-      return z.NEVER;
-    }
-    return r;
-  }))
+  trustedProxies: z.array(cidr('trustedProxies'))
     .prefault([])
     .describe('Client addresses (CIDRs) whose X-Forwarded-* headers are kept; others are replaced (default none).'),
   retry: RetrySchema.prefault({}).describe('Retries and attempts on failure (each key has its default).'),
@@ -309,9 +234,6 @@ export const LbConfigSchema = z.strictObject({
   }
   if (cfg.healthCheck.timeout > cfg.healthCheck.interval) {
     ctx.addIssue({ code: 'custom', path: ['healthCheck', 'timeout'], message: 'healthCheck.timeout must not exceed healthCheck.interval' });
-  }
-  if (cfg.healthCheck.interval < 100) {
-    ctx.addIssue({ code: 'custom', path: ['healthCheck', 'interval'], message: 'healthCheck.interval must be at least 100ms' });
   }
   if (cfg.admin?.allowRemote && !cfg.admin.token && !cfg.admin.tokenFile) {
     ctx.addIssue({ code: 'custom', path: ['admin', 'token'], message: 'admin.allowRemote: true requires admin.token or admin.tokenFile' });
