@@ -1,12 +1,14 @@
 /**
  * The admin API: GET /status (JSON), GET /metrics (Prometheus text),
- * GET /healthz (200 while serving, 503 while draining). It only reads,
+ * GET /healthz (200 while serving, 503 while draining), and the operator's
+ * view (operator.ts: GET /, /api/history, /api/series, /api/config). It only reads,
  * through StatusSource. Loopback only unless allowRemote, which requires a
  * bearer token.
  */
 import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { Metrics } from './metrics.js';
+import { hostAllowed, isOperatorPath, type OperatorSource, serveOperator } from './operator.js';
 import type { StatusDocument } from './status.js';
 
 /** StatusSource is what the admin API reads; the daemon implements it. */
@@ -15,6 +17,8 @@ export interface StatusSource {
   draining(): boolean;
   /** refresh brings status() up to date first (a cluster primary asks its workers). */
   refresh?(): Promise<void>;
+  /** operator: the dashboard, the reload history, the series and the live config (operator.ts); absent = those paths answer 404. */
+  operator?: OperatorSource;
 }
 
 /** AdminOptions: the token, when remote access is allowed. */
@@ -53,10 +57,15 @@ export function createAdminServer(source: StatusSource, metrics: Metrics, auth: 
     if (path === '/healthz') {
       return source.draining() ? send(503, 'text/plain', 'draining\n') : send(200, 'text/plain', 'ok\n');
     }
+    const operator = source.operator && isOperatorPath(path ?? '/') ? source.operator : undefined;
+    if (operator && !hostAllowed(req.headers.host, opts.allowRemote ?? false)) return send(403, 'text/plain', '403 forbidden: Host must be a loopback name or an IP address\n');
+    // The page holds no data: with allowRemote it loads without the token and asks for it once.
+    if (operator && (path === '/' || path === '/index.html') && (opts.allowRemote || isLoopback(req.socket.remoteAddress))) return serveOperator(path ?? '/', req, res, operator);
     if (!authorized(req, opts)) {
       res.setHeader('www-authenticate', 'Bearer');
       return send(401, 'text/plain', '401 unauthorized\n');
     }
+    if (operator) return serveOperator(path ?? '/', req, res, operator);
     if (path === '/status') {
       if (!source.refresh) return send(200, 'application/json', `${JSON.stringify(source.status(), null, 2)}\n`);
       source.refresh().then(
@@ -72,6 +81,6 @@ export function createAdminServer(source: StatusSource, metrics: Metrics, auth: 
       );
       return;
     }
-    send(404, 'text/plain', '404 not found: try /status, /metrics or /healthz\n');
+    send(404, 'text/plain', '404 not found: try /, /status, /metrics, /healthz, /api/history, /api/series or /api/config\n');
   });
 }
