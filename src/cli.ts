@@ -14,6 +14,7 @@ Commands:
   stop     stop the running daemon (drains in-flight requests)
   status   show the running daemon's pool (reads the admin API)
   check    validate lb.yaml and print every problem as file:line:col
+  diff     show what applying lb.yaml would change in the running daemon
   schema   print the JSON Schema of lb.yaml
   version  print the version (also -V, --version)
   help     this text, or "yalb help <command>" for a command's options
@@ -33,6 +34,7 @@ const commands: Record<string, () => Promise<Command>> = {
   stop: async () => (await import('./cli/commands/stop.js')).runStop,
   status: async () => (await import('./cli/commands/status.js')).runStatus,
   check: async () => (await import('./cli/commands/check.js')).runCheck,
+  diff: async () => (await import('./cli/commands/diff.js')).runDiff,
   schema: async () => (await import('./cli/commands/schema.js')).runSchema,
 };
 
