@@ -3,7 +3,7 @@
  * The `yalb` command. The only file that reads process.argv, prints for
  * humans and calls process.exit; each command lives in cli/commands/.
  */
-import type { CommandIo } from './cli/io.js';
+import type { WatchIo } from './cli/commands/status-watch.js';
 import { VERSION } from './version.js';
 
 const USAGE = `Usage: yalb <command> [options]
@@ -21,7 +21,7 @@ Commands:
 
 Run "yalb <command> --help" for a command's options.`;
 
-type Command = (args: string[], io: CommandIo) => Promise<number>;
+type Command = (args: string[], io: WatchIo) => Promise<number>;
 
 /**
  * Each command is loaded only when it runs: `yalb check` must not pay for
@@ -38,9 +38,15 @@ const commands: Record<string, () => Promise<Command>> = {
   schema: async () => (await import('./cli/commands/schema.js')).runSchema,
 };
 
-const io: CommandIo = {
+const io: WatchIo = {
   out: (s) => process.stdout.write(`${s}\n`),
   err: (s) => process.stderr.write(`${s}\n`),
+  isTTY: process.stdout.isTTY === true,
+  env: process.env,
+  onInterrupt: (fn) => {
+    process.once('SIGINT', fn);
+    process.once('SIGTERM', fn);
+  },
 };
 
 async function main(argv: string[]): Promise<number> {

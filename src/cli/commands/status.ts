@@ -7,9 +7,10 @@ import { formatListen } from '../../config/address.js';
 import { formatIssue, loadConfig } from '../../config/load.js';
 import { configOption, parseCommand } from '../args.js';
 import type { CommandIo } from '../io.js';
+import { runWatch, type WatchIo } from './status-watch.js';
 
 /** usage is the help text of `yalb status`. */
-export const usage = `Usage: yalb status [-c FILE] [--json]
+export const usage = `Usage: yalb status [-c FILE] [--json] [--watch]
 
 Show the running daemon's pool: each backend with its state and reason,
 weight, requests in flight, requests, failures and last probe. Reads the
@@ -18,6 +19,9 @@ admin API at admin.listen from the config file.
 Options:
   -c, --config FILE   config file (default: ./lb.yaml)
       --json          print the /status document as JSON
+  -w, --watch         refresh the table every second (with request rates and
+                      latency of the last minute) until Ctrl-C; colour on a
+                      terminal unless NO_COLOR is set
   -h, --help          show this help
 
 Example:
@@ -54,8 +58,8 @@ export function table(rows: string[][]): string {
 }
 
 /** runStatus runs `yalb status` and returns the exit code. */
-export async function runStatus(args: string[], io: CommandIo): Promise<number> {
-  const values = parseCommand('status', args, io, usage, { ...configOption, json: { type: 'boolean' } });
+export async function runStatus(args: string[], io: WatchIo): Promise<number> {
+  const values = parseCommand('status', args, io, usage, { ...configOption, json: { type: 'boolean' }, watch: { type: 'boolean', short: 'w' } });
   if (typeof values === 'number') return values;
   const file = values.config ?? 'lb.yaml';
   const loaded = await loadConfig(file);
@@ -70,6 +74,7 @@ export async function runStatus(args: string[], io: CommandIo): Promise<number> 
   }
   const host = admin.listen.host === undefined || admin.listen.host === '0.0.0.0' || admin.listen.host === '::' ? '127.0.0.1' : admin.listen.host;
   const url = `http://${formatListen({ host, port: admin.listen.port })}/status`;
+  if (values.watch) return runWatch(url.slice(0, -'/status'.length), admin.token, io);
   let res;
   try {
     res = await get(url, admin.token);
