@@ -292,6 +292,7 @@ dt { color: var(--mute); } dd { margin: 0; overflow-wrap: anywhere; } dd.warn { 
 .h-failed { border-left: 4px solid var(--bad) !important; } .h-applied { border-left: 4px solid var(--ok) !important; }
 .changes, .errors { margin: .3rem 0 0; padding-left: 1.2rem; } .errors { color: var(--bad); overflow-wrap: anywhere; }
 form#auth { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; background: var(--card); border: 1px solid var(--warn); border-radius: 8px; padding: .75rem; margin-top: 1rem; }
+form#auth[hidden] { display: none; }
 input, button { font: inherit; padding: .3rem .5rem; } input[type=password] { min-width: 16rem; flex: 1; }
 footer { color: var(--mute); font-size: .8rem; padding: 0 1rem 1rem; text-align: center; }
 footer button { background: none; border: 0; color: var(--info); cursor: pointer; padding: 0; }
@@ -309,6 +310,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>yalb dashboard</title>
+<link rel="icon" href="data:,">
 <style>${STYLE}</style></head>
 <body>
 <header><h1>yalb</h1><span id="conn" class="conn">connecting…</span></header>
