@@ -4,7 +4,9 @@
  * compared with no page open, measured side by side in one run (rounds
  * alternate: none, page, none, page), and the page's size in bytes.
  *
- *   npm run build && flock /tmp/bench.lock npx tsx examples/bench/dashboard-cpu.ts [--seconds 15] [--rate 1000]
+ *   npm run build && flock /tmp/bench.lock npx tsx examples/bench/dashboard-cpu.ts [--seconds 15] [--rate 1000] [--rounds 2]
+ *
+ * (--rate 0: no traffic, the page's own cost alone.)
  *
  * yalb runs in its own process (pinned to core 0 when taskset exists) with
  * three Node backends and the admin API; a paced open-loop client (the one
@@ -67,7 +69,8 @@ async function main(): Promise<void> {
         }
         const c0 = cpuMs(yalb.pid);
         const t0 = performance.now();
-        const s = await paced(url, RATE, SECONDS, 2, 8);
+        // --rate 0: no load at all, to see the page's own cost alone.
+        const s = RATE > 0 ? await paced(url, RATE, SECONDS, 2, 8) : await new Promise<{ rate: number; p99: number; errors: number }>((r) => setTimeout(() => r({ rate: 0, p99: 0, errors: 0 }), SECONDS * 1000));
         const perSec = (cpuMs(yalb.pid) - c0) / ((performance.now() - t0) / 1000);
         await tab?.close();
         results[mode].push(perSec);

@@ -10,6 +10,7 @@
  * examples/dashboard.png is made: see the README).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -17,7 +18,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { startBackends, type TestBackend } from '../helpers/backend.js';
-import { startTestDaemon, type Teardown, yamlConfig } from '../helpers/daemon.js';
+import { startTestDaemon, type Teardown, tempDir, withTestEngine, yamlConfig } from '../helpers/daemon.js';
 import { deadPort } from '../helpers/ports.js';
 
 // The functions run in the page: its globals, declared for this file only (tsconfig has no DOM lib).
@@ -71,6 +72,22 @@ function traffic(t: Teardown, url: string, max = 2000): void {
   });
 }
 
+/** gitCommit writes lb.yaml into `dir`, makes it a Git work tree and commits it; the short hash, or undefined without git. */
+function gitCommit(dir: string, yaml: string): string | undefined {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    git('init', '-q');
+    git('config', 'user.email', 'ops@example.com');
+    git('config', 'user.name', 'Ops');
+    writeFileSync(path.join(dir, 'lb.yaml'), yaml);
+    git('add', 'lb.yaml');
+    git('commit', '-q', '-m', 'api pool: three backends');
+    return git('rev-parse', '--short', 'HEAD');
+  } catch {
+    return undefined;
+  }
+}
+
 const HEALTH = 'healthCheck:\n  interval: 200ms\n  timeout: 150ms\n  rise: 1\n  fall: 1\n';
 
 test('the dashboard: every backend, down within 2 s, a reload with its diff, an invalid save with line:col, only its own origin', { skip, timeout: 90_000 }, async (t) => {
@@ -79,7 +96,10 @@ test('the dashboard: every backend, down within 2 s, a reload with its diff, an 
   // A fixed admin port (one no listen(0) takes), so that every save names the same admin listener.
   const port = await deadPort();
   const base = (list: string[], extra = '') => yamlConfig(list, `admin:\n  listen: 127.0.0.1:${port}\n${HEALTH}${extra}`);
-  const { file, url } = await startTestDaemon(t, base(urls));
+  // The config lives in a Git work tree (when git is here): the page shows its commit.
+  const dir = tempDir(t);
+  const commit = gitCommit(dir, withTestEngine(base(urls)));
+  const { file, url } = await startTestDaemon(t, base(urls), { dir });
   const origin = `http://127.0.0.1:${port}`;
   traffic(t, url);
 
@@ -89,6 +109,7 @@ test('the dashboard: every backend, down within 2 s, a reload with its diff, an 
   await page.goto(`${origin}/`);
   await page.waitForFunction((n) => document.querySelectorAll('#pools tr[data-url]').length === n, urls.length, { timeout: 10_000 });
   for (const u of urls) assert.equal(await page.getAttribute(`tr[data-url="${u}"]`, 'data-state'), 'up');
+  if (commit) await page.waitForFunction((c) => (document.querySelector('#config-list')?.textContent ?? '').includes(c), commit, { timeout: 5000 });
 
   // A backend that stops: its row turns to down within 2 s.
   const victim = bs[2] as TestBackend;
