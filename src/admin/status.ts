@@ -8,6 +8,7 @@ import type { Backend, BackendStateName } from '../pool/backend.js';
 import type { Pool } from '../pool/pool.js';
 import type { GitInfo } from './git.js';
 import type { TallySnapshot } from './request-tally.js';
+import type { CertificateDoc } from '../tls/store.js';
 
 /**
  * WorkerReport is what one serving process tells the primary when asked
@@ -97,6 +98,8 @@ export interface StatusDocument {
   /** queue: requests waiting for a full pool now (summed over workers), the size allowed, and those turned away. */
   queue: QueueDoc & { size: number };
   backends: BackendDoc[];
+  /** certificates: what the HTTPS listener serves (tls:), each with its last load result; [] without TLS. */
+  certificates?: CertificateDoc[];
 }
 
 /** StatusParts are the facts the daemon hands over to build the document. */

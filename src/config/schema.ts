@@ -216,6 +216,37 @@ const LogSchema = z.strictObject({
   level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Operational log level (default info).'),
 });
 
+const pemPath = (what: string) => z.string({ error: `${what}: expected a file path` }).min(1, { error: `${what}: expected a file path` });
+
+const CertPairSchema = z.strictObject({
+  cert: pemPath('cert').describe('PEM certificate file; may hold the chain after the leaf (required).'),
+  key: pemPath('key').describe('PEM private key file of that certificate; must be readable by yalb\'s user (required).'),
+});
+
+/** TLS_VERSIONS lists the values tls.minVersion accepts. */
+export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+
+const TlsSchema = z.strictObject({
+  cert: pemPath('tls.cert').optional()
+    .describe('PEM certificate (chain allowed) served on listen; watched: a renewed file is served on the next handshake, no reload (default: none).'),
+  key: pemPath('tls.key').optional()
+    .describe('PEM private key of tls.cert; watched with it; a pair that does not match keeps the old one (default: none).'),
+  certificates: z.array(CertPairSchema).optional()
+    .describe('More certificate pairs, picked by SNI against each certificate\'s own names (SAN DNS, RFC 6125 wildcards); tls.cert/key, else the first pair, is the default (default: none).'),
+  minVersion: z.enum(TLS_VERSIONS).default('TLSv1.2')
+    .describe('Lowest TLS version a client may use (default TLSv1.2).'),
+  redirectHttp: listenAddress.optional()
+    .meta({ description: 'Plain HTTP port (or host:port) that answers 308 to the same host and path on HTTPS; /.well-known/acme-challenge/ is proxied to the pool instead (default: off).' }),
+  http2: z.boolean().optional()
+    .describe('Reserved: HTTP/2 is not supported yet; only false is accepted (default false).'),
+  backend: z.strictObject({
+    verify: z.boolean().default(true)
+      .describe('Check https:// backends\' certificates (chain and name); false accepts any certificate (default true).'),
+    ca: pemPath('tls.backend.ca').optional()
+      .describe('PEM file of the CA(s) that sign https:// backends\' certificates, used instead of Node\'s default store (default: Node\'s store).'),
+  }).optional().describe('How https:// backends are checked (default: verified against Node\'s CA store).'),
+});
+
 /** LbConfigSchema validates a whole lb.yaml (after YAML parsing). */
 export const LbConfigSchema = z.strictObject({
   listen: listenAddress.prefault('127.0.0.1:3030')
@@ -264,6 +295,7 @@ export const LbConfigSchema = z.strictObject({
   accessLog: AccessLogSchema.optional().describe('Access log, one line per request (default: off).'),
   admin: AdminSchema.optional().describe('Admin API (default: off).'),
   log: LogSchema.prefault({}).describe('Operational log (each key has its default).'),
+  tls: TlsSchema.optional().describe('HTTPS on listen (cert + key, or certificates); tls.backend alone keeps a plain listener and sets how https:// backends are checked (default: off).'),
 }).superRefine((cfg, ctx) => {
   const seen = new Map<string, number>();
   cfg.backends.forEach((b, i) => {
@@ -288,7 +320,27 @@ export const LbConfigSchema = z.strictObject({
       && (cfg.admin.listen.host === cfg.listen.host || !cfg.admin.listen.host || !cfg.listen.host)) {
     ctx.addIssue({ code: 'custom', path: ['admin', 'listen'], message: 'admin.listen must differ from listen' });
   }
+  refineTls(cfg, ctx);
 });
+
+function refineTls(cfg: { tls?: z.output<typeof TlsSchema> | undefined; listen: { host?: string | undefined; port: number } }, ctx: z.RefinementCtx): void {
+  const t = cfg.tls;
+  if (!t) return;
+  if ((t.cert === undefined) !== (t.key === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['tls', t.cert === undefined ? 'key' : 'cert'], message: 'tls.cert and tls.key go together: set both or neither' });
+  }
+  if (t.http2 === true) {
+    ctx.addIssue({ code: 'custom', path: ['tls', 'http2'], message: 'HTTP/2 is not supported yet: the request loop and both engines are built on HTTP/1.1 request and response objects; remove the key or set it to false (clients use HTTP/1.1 over TLS)' });
+  }
+  const terminates = t.cert !== undefined || (t.certificates?.length ?? 0) > 0;
+  if (!terminates && (t.redirectHttp !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['tls', 'redirectHttp'], message: 'tls.redirectHttp needs a certificate (tls.cert and tls.key, or tls.certificates)' });
+  }
+  if (t.redirectHttp && t.redirectHttp.port !== 0 && t.redirectHttp.port === cfg.listen.port
+      && (t.redirectHttp.host === cfg.listen.host || !t.redirectHttp.host || !cfg.listen.host)) {
+    ctx.addIssue({ code: 'custom', path: ['tls', 'redirectHttp'], message: 'tls.redirectHttp must differ from listen' });
+  }
+}
 
 /** LbConfig is a validated lb.yaml with every default filled in and units in ms / bytes / fractions. */
 export type LbConfig = z.output<typeof LbConfigSchema>;
@@ -296,5 +348,7 @@ export type LbConfig = z.output<typeof LbConfigSchema>;
 export type LbConfigInput = z.input<typeof LbConfigSchema>;
 /** BackendConfig is one validated entry of `backends:`. */
 export type BackendConfig = LbConfig['backends'][number];
+/** TlsConfig is a validated `tls:` block. */
+export type TlsConfig = NonNullable<LbConfig['tls']>;
 export type { Cidr } from './address.js';
 export type { HashKey, StatusRanges } from './units.js';

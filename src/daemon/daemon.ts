@@ -35,6 +35,8 @@ import { type ConfigWatcher, watchConfig } from '../reload/watcher.js';
 import type { DaemonOptions } from './options.js';
 import { VERSION } from '../version.js';
 import { YalbError } from '../errors.js';
+import { DEFAULT_TRUST } from '../config/backend-tls.js';
+import { checkTls, TlsRuntime } from '../tls/runtime.js';
 import { AccessLog } from './access-log.js';
 import { adminTokenOf } from './admin-token.js';
 import type { GenerationMessage } from './ipc.js';
@@ -73,6 +75,8 @@ export class Daemon {
   /** #adminToken: the admin token of the config being applied, resolved (see admin-token.ts). */
   #adminToken: string | undefined;
   #watcher: ConfigWatcher | undefined;
+  /** #tls: certificates, their watch and the redirect listener (tls:). */
+  #tls: TlsRuntime | undefined;
   /** #workers: the serving processes, when workers: > 1 (this process is then the primary and serves nothing itself). */
   #workers: WorkerSet | undefined;
   /** #reports: the workers' latest reports (collected for /status and /metrics). */
@@ -138,11 +142,12 @@ export class Daemon {
           return Promise.reject(Object.assign(err, { configPath: ['workers'] }));
         }
         try {
+          this.#tls?.vet(cfg);
           this.#adminToken = adminTokenOf(cfg);
         } catch (err) {
           return Promise.reject(err);
         }
-        return gens.apply(cfg, hash);
+        return gens.apply(cfg, hash).then(() => this.#tls?.committed(cfg));
       },
     };
     this.reloader = new Reloader(this.configPath, target, log, { onResult: (ok) => this.metrics.observeReload(ok), onReload: (r) => this.#recordReload(r) });
@@ -171,6 +176,8 @@ export class Daemon {
     const cfg = loaded.config;
     let adminToken: string | undefined;
     try {
+      const bad = checkTls(cfg)[0];
+      if (bad) throw Object.assign(new Error(bad.message), { configPath: bad.path });
       adminToken = adminTokenOf(cfg);
     } catch (err) {
       const e = err as Error & { configPath: string[] };
@@ -189,11 +196,15 @@ export class Daemon {
         relay?.(t.url);
       },
     });
-    const engines = new Engines(log);
+    let built: Generations | undefined;
+    const engines = new Engines(log, () => built?.current.trust ?? DEFAULT_TRUST);
     const gens = await Generations.build(cfg, loaded.hash, { registry, engines, log, random: opts.random });
+    built = gens;
     const d = new Daemon(opts, log, logFile, registry, gens, clustered);
     d.#adminToken = adminToken;
     try {
+      d.#tls = await TlsRuntime.start(cfg, { log, watch: opts.watch, broadcast: clustered ? (b) => d.#workers?.broadcastCerts(b) : undefined });
+      d.#tls.registerMetrics(d.metrics.registry);
       if (clustered) {
         const workers = d.#startWorkers(workerCountOf(cfg));
         relay = (url) => {
@@ -206,13 +217,14 @@ export class Daemon {
         proxy: () => {
           const workers = d.#workers;
           // With workers, this process accepts and hands each connection to a worker (daemon/primary.ts).
-          return workers ? net.createServer({ pauseOnConnect: true }, (s) => workers.dispatch(s)) : createProxyListener(d.#handler, opts.listener, () => d.#gens.current.config.limits.maxConnections || undefined); // 0 = no limit
+          return workers ? net.createServer({ pauseOnConnect: true }, (s) => workers.dispatch(s)) : createProxyListener(d.#handler, opts.listener, () => d.#gens.current.config.limits.maxConnections || undefined, d.#tls?.contexts); // 0 = no limit
         },
         admin: () => createAdminServer(d, d.metrics, () => d.#adminAuth),
         inFlight: () => d.#handler.inFlight,
         drainMs: opts.drainMs ?? 10_000,
         committed: (g) => d.#applySettings(g),
       });
+      await d.#tls.openRedirect(cfg, d.#handler, () => d.address.port);
       d.metrics.lastReloadSuccess.set(Date.now() / 1000);
       d.#recordReload({
         trigger: 'start', at: new Date().toISOString(), result: 'applied', durationMs: Math.round((performance.now() - began) * 10) / 10, hash: loaded.hash,
@@ -254,6 +266,7 @@ export class Daemon {
       log: this.log,
       listener: this.#opts.listener,
       generation: () => generationMessage(gens.current),
+      certs: () => this.#tls?.bundle(),
       outcome: (url, ok, reason) => relayIfChanged(url, () => {
         const b = gens.current.pool.backend(url);
         if (b) gens.current.pool.reportOutcome(b, ok, reason);
@@ -299,6 +312,7 @@ export class Daemon {
   /** reload re-reads the config file and applies it if it changed and is valid (SIGHUP, file events). */
   reload(trigger = 'api'): Promise<ReloadResult> {
     if (this.#stopping) return Promise.resolve({ ok: false, errors: ['daemon is stopping'] });
+    if (!trigger.startsWith('file')) this.#tls?.reloadCertificates(); // SIGHUP re-reads the certificates too
     return this.reloader.reload(trigger);
   }
 
@@ -310,7 +324,7 @@ export class Daemon {
   /** status is the /status document. */
   status(): StatusDocument {
     const g = this.#gens.current;
-    return statusDocument({
+    const doc = statusDocument({
       version: VERSION,
       pid: process.pid,
       startedAt: this.#startedAt,
@@ -335,6 +349,7 @@ export class Daemon {
         generation: g.number, queue: queueDoc(this.#handler.queue), tally: { requests: [], durations: [], retries: [] }, traffic: [],
       }],
     });
+    return { ...doc, certificates: this.#tls?.status() ?? [] };
   }
 
   /**
@@ -363,6 +378,7 @@ export class Daemon {
     const draining = this.#gens.drain();
     await this.reloader.settled();
     await draining;
+    await this.#tls?.stop();
     await this.#workers?.stop(this.#opts.drainMs ?? 10_000);
     this.#handler.closeUpgrades();
     await this.#gens.close();

@@ -67,8 +67,10 @@ export interface ProxyDeps {
   log: Logger;
 }
 
-/** TLS: the proxy listener does not terminate TLS yet (the TLS issue adds it): X-Forwarded-Proto is http. */
-const TLS = false;
+/** viaTls tells whether the client reached a TLS listener (X-Forwarded-Proto, the sticky cookie's Secure). */
+function viaTls(req: IncomingMessage): boolean {
+  return (req.socket as { encrypted?: boolean }).encrypted === true;
+}
 
 /**
  * watchClientIdle ends a request whose body stops arriving for `ms`
@@ -177,7 +179,7 @@ export class ProxyHandler {
     if (looped(req, via)) return fail('loop');
     if (hostHeaders(req) > 1) return fail('bad-host');
 
-    prepareRequestHeaders(req, { trusted: s.trusted, tls: TLS });
+    prepareRequestHeaders(req, { trusted: s.trusted, tls: viaTls(req), port: req.socket.localPort });
     addVia(req, via);
     const bodyless = hasNoBody(req);
     if (s.clientIdleMs > 0 && !bodyless) watchClientIdle(req, res, s.clientIdleMs);
@@ -229,7 +231,7 @@ export class ProxyHandler {
       let setCookie: string | undefined;
       if (stickyName) {
         const id = b.stickyId;
-        if (id !== stickyWanted) setCookie = stickyCookie(stickyName, id, TLS);
+        if (id !== stickyWanted) setCookie = stickyCookie(stickyName, id, viaTls(req));
       }
       pool.begin(b);
       let outcome: AttemptOutcome = { kind: 'client-abort' };
@@ -331,7 +333,7 @@ export class ProxyHandler {
       socket.end(`HTTP/1.1 ${line}\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: ${code}\r\n\r\n`);
       return;
     }
-    prepareRequestHeaders(req, { trusted: s.trusted, tls: TLS }, true);
+    prepareRequestHeaders(req, { trusted: s.trusted, tls: viaTls(req), port: req.socket.localPort }, true);
     addVia(req, via);
     const key = s.hashKey ? hashKeyOf(req, s.hashKey) : undefined;
     // Follow a sticky cookie (Socket.IO-style clients upgrade on the backend

@@ -3,7 +3,8 @@
  * A pure command: it gets its arguments and two print functions and returns
  * the exit code; src/cli.ts owns process.argv, the streams and process.exit.
  */
-import { formatIssue, loadConfig, type ConfigIssue } from '../../config/load.js';
+import { formatIssue, loadConfig, positionOf, type ConfigIssue } from '../../config/load.js';
+import { checkTls } from '../../tls/runtime.js';
 import { configOption, parseCommand } from '../args.js';
 import { badUsage as usageError, type CommandIo } from '../io.js';
 
@@ -41,7 +42,12 @@ export async function runCheck(args: string[], io: CommandIo): Promise<number> {
   const file = values.config ?? 'lb.yaml';
   if (file === '') return badUsage(io, '--config needs a file name');
 
-  const result = await loadConfig(file);
+  const loaded = await loadConfig(file);
+  // The files tls: names (readable, pair matches, not expired), at the key that names the bad file.
+  const tlsIssues: ConfigIssue[] = loaded.ok
+    ? checkTls(loaded.config).map((i) => ({ file, ...(positionOf(loaded.text, i.path) ?? { line: 1, col: 1 }), message: `${i.path.join('.')}: ${i.message}`, path: i.path.join('.') }))
+    : [];
+  const result = tlsIssues.length > 0 ? { ok: false as const, issues: tlsIssues } : loaded;
   const issues = result.ok ? [] : result.issues;
   const summary = result.ok
     ? `${file}: ok (${plural(result.config.backends.length, 'backend')}, strategy ${result.config.strategy})`
