@@ -1,13 +1,15 @@
 /**
  * The admin API: GET /status (JSON), GET /metrics (Prometheus text),
- * GET /healthz (200 while serving, 503 while draining), and POST
- * /api/reload (reload-endpoint.ts). It reads through StatusSource; its one
- * mutation, a reload, goes through the daemon's own reload path. Loopback
- * only unless allowRemote, which requires a bearer token.
+ * GET /healthz (200 while serving, 503 while draining), POST /api/reload
+ * (reload-endpoint.ts) and the operator's view (operator.ts: GET /,
+ * /api/history, /api/series, /api/config). It reads through StatusSource;
+ * its one mutation, a reload, goes through the daemon's own reload path.
+ * Loopback only unless allowRemote, which requires a bearer token.
  */
 import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { Metrics } from './metrics.js';
+import { hostAllowed, isOperatorPath, type OperatorSource, serveOperator } from './operator.js';
 import { handleReload, type Reloadable } from './reload-endpoint.js';
 import type { StatusDocument } from './status.js';
 
@@ -17,6 +19,8 @@ export interface StatusSource {
   draining(): boolean;
   /** refresh brings status() up to date first (a cluster primary asks its workers). */
   refresh?(): Promise<void>;
+  /** operator: the dashboard, the reload history, the series and the live config (operator.ts); absent = those paths answer 404. */
+  operator?: OperatorSource;
   /** reload, when given, serves POST /api/reload (reload-endpoint.ts). */
   reload?: Reloadable['reload'];
 }
@@ -65,10 +69,15 @@ export function createAdminServer(source: StatusSource, metrics: Metrics, auth: 
     if (path === '/healthz') {
       return source.draining() ? send(503, 'text/plain', 'draining\n') : send(200, 'text/plain', 'ok\n');
     }
+    const operator = source.operator && isOperatorPath(path ?? '/') ? source.operator : undefined;
+    if (operator && !hostAllowed(req.headers.host, opts.allowRemote ?? false)) return send(403, 'text/plain', '403 forbidden: Host must be a loopback name or an IP address\n');
+    // The page holds no data: with allowRemote it loads without the token and asks for it once.
+    if (operator && (path === '/' || path === '/index.html') && (opts.allowRemote || isLoopback(req.socket.remoteAddress))) return serveOperator(path ?? '/', req, res, operator);
     if (!authorized(req, opts)) {
       res.setHeader('www-authenticate', 'Bearer');
       return send(401, 'text/plain', '401 unauthorized\n');
     }
+    if (operator) return serveOperator(path ?? '/', req, res, operator);
     if (path === '/status') {
       if (!source.refresh) return send(200, 'application/json', `${JSON.stringify(source.status(), null, 2)}\n`);
       source.refresh().then(
@@ -84,6 +93,6 @@ export function createAdminServer(source: StatusSource, metrics: Metrics, auth: 
       );
       return;
     }
-    send(404, 'text/plain', '404 not found: try /status, /metrics or /healthz\n');
+    send(404, 'text/plain', '404 not found: try /, /status, /metrics, /healthz, /api/history, /api/series or /api/config\n');
   });
 }

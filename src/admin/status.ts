@@ -6,6 +6,7 @@
  */
 import type { Backend, BackendStateName } from '../pool/backend.js';
 import type { Pool } from '../pool/pool.js';
+import type { GitInfo } from './git.js';
 import type { TallySnapshot } from './request-tally.js';
 import type { CertificateDoc } from '../tls/store.js';
 
@@ -79,6 +80,10 @@ export interface StatusDocument {
   uptimeSeconds: number;
   configFile: string;
   configHash: string;
+  /** configLoadedAt: ISO time the serving config was applied (start or reload). */
+  configLoadedAt?: string;
+  /** configGit: the commit the serving config was read at, when its file is in a Git work tree (absent otherwise). */
+  configGit?: GitInfo;
   generation: number;
   lastReload: LastReloadDoc | null;
   listen: string;
@@ -105,6 +110,8 @@ export interface StatusParts {
   now: number;
   configFile: string;
   configHash: string;
+  configLoadedAt?: string | undefined;
+  configGit?: GitInfo | undefined;
   generation: number;
   lastReload: LastReloadDoc | undefined;
   listen: string;
@@ -166,6 +173,8 @@ export function statusDocument(p: StatusParts): StatusDocument {
     uptimeSeconds: Math.round((p.now - p.startedAt) / 1000),
     configFile: p.configFile,
     configHash: p.configHash,
+    ...(p.configLoadedAt ? { configLoadedAt: p.configLoadedAt } : {}),
+    ...(p.configGit ? { configGit: p.configGit } : {}),
     generation: p.generation,
     lastReload: p.lastReload ?? null,
     listen: p.listen,

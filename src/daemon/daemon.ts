@@ -13,6 +13,10 @@ import path from 'node:path';
 import { type AdminOptions, createAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
 import { RequestTally } from '../admin/request-tally.js';
+import { readGit, type GitInfo } from '../admin/git.js';
+import { ReloadHistory, type HistoryRecord } from '../admin/history.js';
+import { type LiveConfigDoc, type OperatorSource, redactToken } from '../admin/operator.js';
+import { Sampler, sampleOf, type SeriesSample } from '../admin/series.js';
 import { queueDoc, statusDocument, type StatusDocument, sumTraffic, type WorkerReport } from '../admin/status.js';
 import { formatListen } from '../config/address.js';
 import { configError, loadConfig, positionOf } from '../config/load.js';
@@ -87,6 +91,17 @@ export class Daemon {
   #stopping = false;
   #stopped: Promise<void> | undefined;
   readonly #startedAt = Date.now();
+  /** #history: the last 50 reloads (GET /api/history); #loaded: when the serving config was applied, and its commit. */
+  readonly #history = new ReloadHistory(50);
+  #loaded: { hash: string; at: string; git?: GitInfo } = { hash: '', at: new Date().toISOString() };
+  /** #sampler: the per-minute series of the dashboard, sampled once a second from counters kept anyway (admin/series.ts). */
+  readonly #sampler = new Sampler(() => this.#seriesSample());
+  /** operator is what the admin API's dashboard, history, series and config paths read. */
+  readonly operator: OperatorSource = {
+    history: () => ({ version: this.#history.version, entries: this.#history.list() }),
+    series: () => this.#sampler.document(),
+    liveConfig: () => this.#liveConfig(),
+  };
 
   private constructor(opts: DaemonOptions, log: Logger, logFile: ReopenableFile | undefined, registry: BackendRegistry, gens: Generations, clustered: boolean) {
     this.#opts = opts;
@@ -135,7 +150,7 @@ export class Daemon {
         return gens.apply(cfg, hash).then(() => this.#tls?.committed(cfg));
       },
     };
-    this.reloader = new Reloader(this.configPath, target, log, { onResult: (ok) => this.metrics.observeReload(ok) });
+    this.reloader = new Reloader(this.configPath, target, log, { onResult: (ok) => this.metrics.observeReload(ok), onReload: (r) => this.#recordReload(r) });
     this.#handler = new ProxyHandler({
       holder: gens,
       via: this.#via,
@@ -155,6 +170,7 @@ export class Daemon {
    * YalbError on a bad config or an address that cannot be bound.
    */
   static async start(opts: DaemonOptions): Promise<Daemon> {
+    const began = performance.now();
     const loaded = await loadConfig(opts.configPath);
     if (!loaded.ok) throw configError(loaded);
     const cfg = loaded.config;
@@ -210,6 +226,12 @@ export class Daemon {
       });
       await d.#tls.openRedirect(cfg, d.#handler, () => d.address.port);
       d.metrics.lastReloadSuccess.set(Date.now() / 1000);
+      d.#recordReload({
+        trigger: 'start', at: new Date().toISOString(), result: 'applied', durationMs: Math.round((performance.now() - began) * 10) / 10, hash: loaded.hash,
+        changes: [`started: ${cfg.backends.length} ${cfg.backends.length === 1 ? 'backend' : 'backends'} (${cfg.backends.map((b) => b.url).join(', ')}), strategy ${cfg.strategy}`],
+        errors: [],
+      });
+      d.#sampler.start();
       if (opts.watch !== false) {
         d.#watcher = watchConfig(d.configPath, (trigger) => void d.reload(trigger), log, { debounceMs: opts.watchDebounceMs, pollMs: opts.watchPollMs });
         await d.#watcher.start();
@@ -309,6 +331,8 @@ export class Daemon {
       now: Date.now(),
       configFile: this.configPath,
       configHash: g.hash,
+      configLoadedAt: this.#loaded.at,
+      configGit: this.#loaded.git,
       generation: g.number,
       lastReload: this.reloader.lastReload,
       listen: formatListen({ host: g.config.listen.host, port: this.address?.port ?? g.config.listen.port }),
@@ -339,6 +363,7 @@ export class Daemon {
 
   async #stopNow(): Promise<void> {
     this.#stopping = true; // /healthz answers 503 from now on
+    this.#sampler.stop();
     await this.#watcher?.stop();
     // shutdown.delay: keep accepting while whoever routes here (a Kubernetes
     // Service, an outer load balancer) sees /healthz fail and stops sending
@@ -386,6 +411,41 @@ export class Daemon {
     this.#accessLog.configure(cfg.accessLog, this.log);
     this.#adminAuth = { token: this.#adminToken, allowRemote: cfg.admin?.allowRemote ?? false };
     this.#budget.ratio = cfg.retry.budget;
+  }
+
+  /**
+   * #recordReload adds a reload to the history at once; git runs after it
+   * (bounded, admin/git.ts) and fills the entry's commit in when it answers,
+   * and /status's configGit when the entry is the serving config.
+   */
+  #recordReload(r: HistoryRecord): void {
+    const entry = this.#history.record(r);
+    if (r.result === 'applied' && r.hash) this.#loaded = { hash: r.hash, at: r.at };
+    const loaded = this.#loaded;
+    void readGit(this.configPath).then((git) => {
+      if (!git) return;
+      this.#history.setGit(entry.id, git);
+      if (r.result !== 'failed' && r.hash === loaded.hash) loaded.git = git;
+    });
+  }
+
+  /** #seriesSample reads the counters the series are made of (with workers, their latest reports); nothing without an admin API to show them. */
+  async #seriesSample(): Promise<SeriesSample> {
+    const g = this.#gens.current;
+    if (!g.config.admin) throw new Error('no admin API');
+    await this.refresh();
+    const summed = this.#workers ? sumTraffic(this.#reports) : undefined;
+    const tallies = this.#workers ? [this.metrics.snapshot(), this.#retired.snapshot(), ...this.#reports.map((r) => r.tally)] : [this.metrics.snapshot()];
+    return sampleOf(Date.now(), tallies, g.pool.backends.map((b) => {
+      const t = summed ? (summed.get(b.url) ?? { inFlight: 0, requests: 0, failures: 0 }) : b.traffic;
+      return { url: b.url, requests: t.requests, failures: t.failures, inFlight: t.inFlight };
+    }));
+  }
+
+  #liveConfig(): LiveConfigDoc {
+    const g = this.#gens.current;
+    const git = this.#loaded.hash === g.hash ? this.#loaded.git : undefined;
+    return { file: this.configPath, hash: g.hash, loadedAt: this.#loaded.at, ...(git ? { git } : {}), config: redactToken(g.config) };
   }
 
   #requestEnded(r: RequestRecord): void {

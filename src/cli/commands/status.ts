@@ -5,10 +5,11 @@
 import type { StatusDocument } from '../../admin/status.js';
 import { adminRequest, describeRefusal, findAdmin } from '../admin-client.js';
 import { configOption, parseCommand } from '../args.js';
-import { badUsage, type CommandIo } from '../io.js';
+import { badUsage } from '../io.js';
+import { runWatch, type WatchIo } from './status-watch.js';
 
 /** usage is the help text of `yalb status`. */
-export const usage = `Usage: yalb status [-c FILE] [--admin ADDR] [--json]
+export const usage = `Usage: yalb status [-c FILE] [--admin ADDR] [--json] [--watch]
 
 Show the running daemon's pool: each backend with its state and reason,
 weight, requests in flight, requests, failures and last probe. Reads the
@@ -20,6 +21,9 @@ Options:
   -c, --config FILE   config file (default: ./lb.yaml)
       --admin ADDR    the daemon's admin API, host:port (e.g. 127.0.0.1:9090)
       --json          print the /status document as JSON
+  -w, --watch         refresh the table every second (with request rates and
+                      latency of the last minute) until Ctrl-C; colour on a
+                      terminal unless NO_COLOR is set
   -h, --help          show this help
 
 Example:
@@ -32,8 +36,8 @@ export function table(rows: string[][]): string {
 }
 
 /** runStatus runs `yalb status` and returns the exit code. */
-export async function runStatus(args: string[], io: CommandIo): Promise<number> {
-  const values = parseCommand('status', args, io, usage, { ...configOption, admin: { type: 'string' }, json: { type: 'boolean' } });
+export async function runStatus(args: string[], io: WatchIo): Promise<number> {
+  const values = parseCommand('status', args, io, usage, { ...configOption, admin: { type: 'string' }, json: { type: 'boolean' }, watch: { type: 'boolean', short: 'w' } });
   if (typeof values === 'number') return values;
   const file = values.config ?? 'lb.yaml';
   const found = findAdmin(values.admin, file);
@@ -44,6 +48,7 @@ export async function runStatus(args: string[], io: CommandIo): Promise<number> 
   }
   const ep = found.endpoint;
   const url = `${ep.base}/status`;
+  if (values.watch) return runWatch(ep.base, ep.token, io);
   let res;
   try {
     res = await adminRequest(ep, 'GET', '/status');
