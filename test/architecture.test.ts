@@ -30,8 +30,12 @@ const ALLOWED: Record<string, string[]> = {
   reload: ['config', 'pool', 'errors', 'log', 'reload', 'health', 'proxy'],
   admin: ['pool', 'errors', 'log', 'admin'],
   log: ['log'],
-  daemon: ['errors', 'config', 'pool', 'health', 'proxy', 'reload', 'admin', 'log', 'daemon', 'version'],
-  cli: ['daemon', 'config', 'errors', 'cli', 'version'],
+  // Certificates: loaded, checked and watched (reload/watcher.ts), served by
+  // the proxy's listener; the redirect listener hands ACME requests to the handler.
+  tls: ['config', 'errors', 'log', 'proxy', 'reload', 'tls'],
+  daemon: ['errors', 'config', 'pool', 'health', 'proxy', 'reload', 'admin', 'log', 'daemon', 'version', 'tls'],
+  // `yalb check` checks the files tls: names the way the daemon does (tls/runtime.ts checkTls).
+  cli: ['daemon', 'config', 'errors', 'cli', 'version', 'tls'],
   index: ['daemon', 'config', 'log', 'errors'],
 };
 
@@ -49,6 +53,8 @@ const PURE_SEAMS: Record<string, string[]> = {
 /** Type-only imports allowed across rooms: the CLI prints the typed /status document. */
 const TYPE_ONLY: Record<string, string[]> = {
   cli: ['admin/status.ts'],
+  admin: ['tls/store.ts'],
+  proxy: ['tls/contexts.ts'],
 };
 
 /** Packages a room must not import. */
@@ -59,6 +65,7 @@ const FORBIDDEN_PACKAGES: Record<string, RegExp> = {
   health: /^(chokidar|http-proxy-3|prom-client)$/,
   reload: /^(http-proxy-3|prom-client)$/,
   admin: /^(chokidar|http-proxy-3|yaml)$/,
+  tls: /^(http-proxy-3|yaml)$/,
 };
 
 function walk(dir: string): string[] {
