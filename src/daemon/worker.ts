@@ -26,6 +26,8 @@ import { closeGracefully, createProxyListener } from '../proxy/server.js';
 import { engineNameOf, proxySettingsFrom, type Route } from '../proxy/settings.js';
 import { poolDescriptionOf } from '../reload/generation.js';
 import { AccessLog } from './access-log.js';
+import { tallyObserver } from './request-observer.js';
+import { RequestIds } from '../proxy/request-id.js';
 import type { GenerationMessage, ToPrimary, ToWorker } from './ipc.js';
 
 /** Channel is the worker's end of the IPC channel (process, in a forked worker). */
@@ -77,13 +79,8 @@ export class Worker {
       via,
       budget: this.#budget,
       log,
-      observer: {
-        requestEnded: (r) => {
-          this.#tally.observe(r.backend, r.status, r.durationMs / 1000);
-          this.#accessLog.write(r);
-        },
-        retried: (reason, result) => this.#tally.retried(reason, result),
-      },
+      observer: tallyObserver(this.#tally, this.#accessLog),
+      requestIds: new RequestIds(),
     });
   }
 
@@ -156,6 +153,7 @@ export class Worker {
     const urls = cfg.backends.map((b) => b.url);
     this.#registry.retain(urls);
     this.#engines.retain(urls);
+    this.#tally.retain(urls);
     this.#budget.ratio = cfg.retry.budget;
     this.#maxConnections = cfg.limits.maxConnections || undefined; // 0 = no limit
     this.#accessLog.configure(cfg.accessLog, this.#log);
@@ -176,6 +174,7 @@ export class Worker {
       queue: queueDoc(this.#handler.queue),
       tally: this.#tally.snapshot(),
       traffic: (pool?.backends ?? []).map((b) => [b.url, b.traffic.inFlight, b.traffic.requests, b.traffic.failures]),
+      connections: this.#handler.connections,
     };
   }
 
@@ -210,8 +209,8 @@ export function ipcLogger(channel: Channel): Logger {
       for (const line of chunk.toString().split('\n')) {
         if (!line) continue;
         try {
-          const { level, message } = JSON.parse(line) as { level: string; message: string };
-          channel.send({ t: 'log', level, message });
+          const { level, msg, time: _time, log: _log, ...fields } = JSON.parse(line) as { level: string; msg: string; time?: string; log?: string };
+          channel.send({ t: 'log', level, message: msg, fields });
         } catch {
           channel.send({ t: 'log', level: 'info', message: line });
         }
