@@ -205,7 +205,13 @@ export class Metrics {
       });
     }
     // Under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), so stock Node dashboards find them.
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (opts.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names three gauges `_total`, which promtool rejects (a
+      // counter suffix); their per-type twins stay (nodejs_active_handles{type}
+      // …): sum() of those is the same figure.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    }
   }
 
   /** tally is this process's request tally (the request path's observer writes to it). */

@@ -172,6 +172,7 @@ export class Daemon {
     const clustered = workerCountOf(cfg) > 1;
     let relay: ((url: string) => void) | undefined;
     let metrics: Metrics | undefined; // (made with the daemon, after the registry)
+    const early: Array<[string, boolean]> = [];
     const registry = new BackendRegistry({
       now: opts.now,
       onTransition: (t) => {
@@ -180,12 +181,14 @@ export class Daemon {
         if (t.kind === 'ejected') metrics?.ejected(t.url);
         relay?.(t.url);
       },
-      onProbe: (url, ok) => metrics?.probed(url, ok),
+      // The first probe round runs before the metrics exist: held, then counted.
+      onProbe: (url, ok) => (metrics ? metrics.probed(url, ok) : early.push([url, ok])),
     });
     const engines = new Engines(log);
     const gens = await Generations.build(cfg, loaded.hash, { registry, engines, log, random: opts.random });
     const d = new Daemon(opts, log, logFile, registry, gens, clustered);
     metrics = d.metrics;
+    for (const [url, ok] of early.splice(0)) metrics.probed(url, ok);
     d.#adminToken = adminToken;
     try {
       if (clustered) {
