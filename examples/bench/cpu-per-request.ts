@@ -6,8 +6,8 @@
  * loaded machine does: this is the figure to compare a change on the
  * request path by. Each build runs its defaults plus the admin API (engine
  * undici), one backend on 127.0.0.1, N keep-alive requests from 20
- * connections per round, rounds interleaved; the median per build is
- * reported. Linux only (/proc). Run it under `flock /tmp/bench.lock`.
+ * connections per round, rounds interleaved; the median and the minimum
+ * per build are reported (on a busy machine the minimum is the steadier). Linux only (/proc). Run it under `flock /tmp/bench.lock`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,7 +96,7 @@ try {
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   console.log(`CPU µs per request (yalb process, engine undici, ${N} keep-alive GETs × ${ROUNDS} rounds, interleaved):`);
-  for (const t of targets) console.log(`  ${t.name}: median ${median(t.samples).toFixed(1)} µs (rounds: ${t.samples.map((s) => s.toFixed(1)).join(', ')})`);
+  for (const t of targets) console.log(`  ${t.name}: median ${median(t.samples).toFixed(1)} µs, min ${Math.min(...t.samples).toFixed(1)} µs (rounds: ${t.samples.map((s) => s.toFixed(1)).join(', ')})`);
   const [a, b] = targets.map((t) => median(t.samples)) as [number, number];
   console.log(`  ratio this / other: ${(a / b).toFixed(3)}`);
 } finally {

@@ -20,14 +20,13 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { Pool, type PassiveUpstream } from '../pool/pool.js';
 import { BackendRegistry } from '../pool/registry.js';
 import { Engines } from '../proxy/engine.js';
-import { ProxyHandler } from '../proxy/handle-request.js';
+import { ProxyHandler, RequestIds } from '../proxy/handle-request.js';
 import { RetryBudget } from '../proxy/retry-budget.js';
 import { closeGracefully, createProxyListener } from '../proxy/server.js';
 import { engineNameOf, proxySettingsFrom, type Route } from '../proxy/settings.js';
 import { poolDescriptionOf } from '../reload/generation.js';
 import { AccessLog } from './access-log.js';
 import { tallyObserver } from './request-observer.js';
-import { RequestIds } from '../proxy/request-id.js';
 import type { GenerationMessage, ToPrimary, ToWorker } from './ipc.js';
 
 /** Channel is the worker's end of the IPC channel (process, in a forked worker). */

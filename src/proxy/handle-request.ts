@@ -23,6 +23,7 @@ import { addVia, hostHeaders, looped } from './request-checks.js';
 import type { RequestIds } from './request-id.js';
 
 export { newViaToken } from './request-checks.js';
+export { RequestIds } from './request-id.js';
 import { type FailureKind, sendFailure } from './status.js';
 
 /** RequestRecord describes one finished request, for metrics and the access log. */
