@@ -180,3 +180,20 @@ test('promtool check metrics passes on a scrape with traffic, failures and proce
   assert.equal(r.status, 0, `promtool: ${r.stdout}${r.stderr}`);
   assert.equal(`${r.stdout}${r.stderr}`.trim(), '', 'no warning either');
 });
+
+test('a backend that comes back up under slowStart shows as slow_start, then up', async (t) => {
+  const [b1, b2] = await startBackends(t, 2);
+  await b2!.stop(); // down at the first probe; its port is kept for the restart
+  const yaml = yamlConfig([b1!.url, b2!.url], `${ADMIN}slowStart: 2s\nhealthCheck:\n  interval: 100ms\n  timeout: 80ms\n  rise: 1\n`);
+  const { daemon } = await startTestDaemon(t, yaml);
+  const admin = `http://127.0.0.1:${daemon.adminAddress!.port}`;
+  const stateOf = async (b: string) => {
+    const m = await scrape(admin);
+    return ['up', 'down', 'ejected', 'draining', 'slow_start'].filter((s) => m.get('yalb_backend_state', { backend: b, state: s }) === 1).join(',');
+  };
+  assert.equal(await stateOf(b2!.url), 'down');
+  await b2!.start();
+  await waitFor(async () => (await stateOf(b2!.url)) === 'slow_start', { what: 'b2 in slow start' });
+  assert.equal(await stateOf(b1!.url), 'up', 'up since the start: no ramp');
+  await waitFor(async () => (await stateOf(b2!.url)) === 'up', { what: 'b2 at full weight', timeoutMs: 10_000 });
+});
