@@ -22,7 +22,7 @@ export type Logger = winston.Logger;
 /** LoggerOptions choose the level, the format and where lines go. */
 export interface LoggerOptions {
   level?: 'error' | 'warn' | 'info' | 'debug';
-  /** format: 'pretty' (colours, for a terminal) or 'json' (one object per line). Default: pretty on a TTY. */
+  /** format: 'pretty' (text, coloured unless NO_COLOR, for a terminal) or 'json' (one object per line). Default: pretty on a TTY. */
   format?: 'pretty' | 'json';
   /** stream to write to instead of stdout (tests, --log-file). */
   stream?: NodeJS.WritableStream;
@@ -62,8 +62,10 @@ function eventFields(info: winston.Logform.TransformableInfo): Record<string, un
 /** createLogger returns a new winston logger; each call is independent. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const stream = opts.stream ?? process.stdout;
-  const isTty = (stream as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR;
+  const isTty = (stream as { isTTY?: boolean }).isTTY === true;
   const format = opts.format ?? (isTty ? 'pretty' : 'json');
+  // NO_COLOR (no-color.org) drops the colours only: a terminal still gets text lines.
+  const colour = !process.env.NO_COLOR;
   const journald = opts.journald ?? connectedToJournal(stream);
   const prefix = (level: string) => (journald ? `<${PRIORITY[level] ?? 6}>` : '');
   const { combine, timestamp, printf, colorize, errors } = winston.format;
@@ -75,7 +77,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       // The facts are in the text already: a terminal shows the message alone (and a stack, when there is one).
       printf(({ level, message, timestamp: ts, component, stack }) => {
         const text = `${String(message)}${typeof stack === 'string' ? ` (${stack.replace(/\n\s*/g, ' | ')})` : ''}`;
-        const head = colorize().colorize(level, level);
+        const head = colour ? colorize().colorize(level, level) : level;
         return `${prefix(level)}${String(ts)} ${head}${component ? ` [${String(component)}]` : ''} ${text.replace(/\n/g, ' ')}`;
       }),
     );
