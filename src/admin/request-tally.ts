@@ -5,8 +5,10 @@
  * request costs two Map lookups, a few additions and two bucket searches
  * over 14 bounds, and an attempt one Map lookup and one addition. Measured
  * (1M observations, this machine, before the per-backend series):
- * 780 → 150 ns per request. test/unit/request-tally.test.ts holds it to
- * prom-client's output.
+ * 780 → 150 ns per request; with the per-backend series, attempts, bytes
+ * and the request id (2M requests, busy machine, median of 7): 284 → 453 ns,
+ * of ~70 µs CPU a proxied request costs. test/unit/request-tally.test.ts
+ * holds it to prom-client's output.
  *
  * Per-backend series live in one BackendSeries per backend, found by its
  * key (the backend URL) and labelled by backendLabels(): a later `pool`

@@ -32,3 +32,40 @@ test('request metrics: the same exposition as prom-client Counter + Histogram', 
     assert.deepEqual(lines(got, prefix), lines(want, prefix), prefix);
   }
 });
+
+test('a primary\'s sum of worker snapshots equals one tally that saw every request; retain() drops removed backends', () => {
+  const a = new RequestTally();
+  const b = new RequestTally();
+  const all = new RequestTally();
+  const feed = (t: RequestTally, i: number) => {
+    const url = i % 2 ? 'http://a:1' : 'http://b:2';
+    t.attempted(url, i % 3 ? 'ok' : 'reset');
+    if (i % 3 === 0) t.retried(url, 'reset', 'granted');
+    t.observe(url, i % 5 ? 200 : 503, i / 1000, true);
+    if (i % 7 === 0) t.generatedResponse(502, 'connect');
+    t.bytesIn += i;
+    t.bytesOut += 2 * i;
+    t.connections++;
+  };
+  for (let i = 0; i < 40; i++) {
+    feed(i % 2 ? a : b, i);
+    feed(all, i);
+  }
+  const view = new RequestTally();
+  view.add(a.snapshot());
+  view.add(b.snapshot());
+  const metrics = (t: RequestTally) => [
+    t.requestsMetric(), t.retriesMetric(), t.durationMetric(), t.backendDurationMetric(), t.backendRequestsMetric(),
+    t.attemptsMetric(), t.generatedMetric(), t.bytesMetric('in'), t.bytesMetric('out'), t.connectionsMetric(),
+  ].map((m) => ({
+    ...m,
+    // Sums in another order differ in the last bits: compare at 1e-9.
+    values: m.values.map((v) => ({ ...v, value: Number(v.value.toFixed(9)) })).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))),
+  }));
+  assert.deepEqual(metrics(view), metrics(all));
+  all.retain(['http://a:1']);
+  for (const m of metrics(all)) {
+    assert.ok(m.values.every((v) => v.labels.backend !== 'http://b:2'), `${m.name} forgot the removed backend`);
+  }
+  assert.ok(all.attemptsMetric().values.some((v) => v.labels.backend === 'http://a:1'), 'the kept backend stays');
+});
