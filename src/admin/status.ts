@@ -6,7 +6,9 @@
  */
 import type { Backend, BackendStateName } from '../pool/backend.js';
 import type { Pool } from '../pool/pool.js';
+import type { GitInfo } from './git.js';
 import type { TallySnapshot } from './request-tally.js';
+import type { CertificateDoc } from '../tls/store.js';
 
 /**
  * WorkerReport is what one serving process tells the primary when asked
@@ -80,6 +82,10 @@ export interface StatusDocument {
   uptimeSeconds: number;
   configFile: string;
   configHash: string;
+  /** configLoadedAt: ISO time the serving config was applied (start or reload). */
+  configLoadedAt?: string;
+  /** configGit: the commit the serving config was read at, when its file is in a Git work tree (absent otherwise). */
+  configGit?: GitInfo;
   generation: number;
   lastReload: LastReloadDoc | null;
   listen: string;
@@ -94,6 +100,8 @@ export interface StatusDocument {
   /** queue: requests waiting for a full pool now (summed over workers), the size allowed, and those turned away. */
   queue: QueueDoc & { size: number };
   backends: BackendDoc[];
+  /** certificates: what the HTTPS listener serves (tls:), each with its last load result; [] without TLS. */
+  certificates?: CertificateDoc[];
 }
 
 /** StatusParts are the facts the daemon hands over to build the document. */
@@ -104,6 +112,8 @@ export interface StatusParts {
   now: number;
   configFile: string;
   configHash: string;
+  configLoadedAt?: string | undefined;
+  configGit?: GitInfo | undefined;
   generation: number;
   lastReload: LastReloadDoc | undefined;
   listen: string;
@@ -165,6 +175,8 @@ export function statusDocument(p: StatusParts): StatusDocument {
     uptimeSeconds: Math.round((p.now - p.startedAt) / 1000),
     configFile: p.configFile,
     configHash: p.configHash,
+    ...(p.configLoadedAt ? { configLoadedAt: p.configLoadedAt } : {}),
+    ...(p.configGit ? { configGit: p.configGit } : {}),
     generation: p.generation,
     lastReload: p.lastReload ?? null,
     listen: p.listen,

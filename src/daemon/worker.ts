@@ -25,6 +25,8 @@ import { RetryBudget } from '../proxy/retry-budget.js';
 import { closeGracefully, createProxyListener } from '../proxy/server.js';
 import { engineNameOf, proxySettingsFrom, type Route } from '../proxy/settings.js';
 import { poolDescriptionOf } from '../reload/generation.js';
+import { SniContexts } from '../tls/contexts.js';
+import { type BackendTrust, DEFAULT_TRUST, loadBackendTrust } from '../config/backend-tls.js';
 import { AccessLog } from './access-log.js';
 import { tallyObserver } from './request-observer.js';
 import type { GenerationMessage, ToPrimary, ToWorker } from './ipc.js';
@@ -38,6 +40,7 @@ export interface Channel {
 
 interface WorkerRoute extends Route {
   readonly number: number;
+  readonly trust: BackendTrust;
 }
 
 /** Worker is one serving process of a cluster. */
@@ -54,6 +57,8 @@ export class Worker {
   readonly #upstream: PassiveUpstream;
   readonly #startedAt = Date.now();
   #server: ReturnType<typeof createProxyListener> | undefined;
+  /** #tls: the certificates this worker serves (sent by the primary), when the listener is HTTPS. */
+  #tls: SniContexts | undefined;
   #route: WorkerRoute | undefined;
   #stopping: Promise<void> | undefined;
   #maxConnections: number | undefined;
@@ -68,7 +73,7 @@ export class Worker {
     this.#channel = channel;
     this.#exit = exit;
     this.#log = log;
-    this.#engines = new Engines(log);
+    this.#engines = new Engines(log, () => this.#route?.trust ?? DEFAULT_TRUST);
     this.#upstream = {
       outcome: (url, ok, reason) => channel.send({ t: 'outcome', url, ok, reason }),
       markDown: (url, reason) => channel.send({ t: 'markDown', url, reason }),
@@ -99,7 +104,8 @@ export class Worker {
   #onMessage(msg: ToWorker, handle: Socket | undefined): void {
     switch (msg.t) {
       case 'init':
-        this.#server = createProxyListener(this.#handler, msg.listener, () => this.#maxConnections);
+        this.#tls = msg.certs ? new SniContexts(msg.certs) : undefined;
+        this.#server = createProxyListener(this.#handler, msg.listener, () => this.#maxConnections, this.#tls);
         // The server never listens (the primary accepts): 'listening' starts
         // Node's connection tracking, which headersTimeout / requestTimeout
         // and closeIdleConnections() need.
@@ -108,6 +114,13 @@ export class Worker {
         return;
       case 'generation':
         this.#apply(msg);
+        return;
+      case 'certs':
+        try {
+          this.#tls?.apply(msg.certs);
+        } catch (err) {
+          this.#log.error(`YALB_ERR_TLS_CERTIFICATE: worker ${this.id} cannot serve the new certificates (${(err as Error).message}); keeping the old ones`);
+        }
         return;
       case 'state':
         for (const s of msg.states) this.#registry.mirror(s);
@@ -147,7 +160,13 @@ export class Worker {
     for (const s of g.states) this.#registry.mirror(s);
     const cfg = g.config;
     const pool = new Pool(poolDescriptionOf(cfg, g.number), this.#registry, { upstream: this.#upstream });
-    this.#route = { number: g.number, pool, settings: proxySettingsFrom(cfg), engine: this.#engines.get(engineNameOf(cfg)) };
+    let trust = old?.trust ?? DEFAULT_TRUST;
+    try {
+      trust = loadBackendTrust(cfg.tls?.backend); // the primary checked the CA file; a race keeps the last one
+    } catch (err) {
+      this.#log.error(`worker ${this.id}: tls.backend: ${(err as Error).message}; keeping the previous backend CA`);
+    }
+    this.#route = { number: g.number, pool, settings: proxySettingsFrom(cfg), engine: this.#engines.get(engineNameOf(cfg)), trust };
     pool.serve(old?.pool);
     const urls = cfg.backends.map((b) => b.url);
     this.#registry.retain(urls);

@@ -15,6 +15,7 @@
  */
 import { fstatSync } from 'node:fs';
 import winston from 'winston';
+import { colorWanted } from './color.js';
 
 /** Logger is the logging interface every part receives as a parameter. */
 export type Logger = winston.Logger;
@@ -22,7 +23,7 @@ export type Logger = winston.Logger;
 /** LoggerOptions choose the level, the format and where lines go. */
 export interface LoggerOptions {
   level?: 'error' | 'warn' | 'info' | 'debug';
-  /** format: 'pretty' (text, coloured unless NO_COLOR, for a terminal) or 'json' (one object per line). Default: pretty on a TTY. */
+  /** format: 'pretty' (for a terminal, coloured unless NO_COLOR) or 'json' (one object per line). Default: pretty on a TTY. */
   format?: 'pretty' | 'json';
   /** stream to write to instead of stdout (tests, --log-file). */
   stream?: NodeJS.WritableStream;
@@ -64,8 +65,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const stream = opts.stream ?? process.stdout;
   const isTty = (stream as { isTTY?: boolean }).isTTY === true;
   const format = opts.format ?? (isTty ? 'pretty' : 'json');
-  // NO_COLOR (no-color.org) drops the colours only: a terminal still gets text lines.
-  const colour = !process.env.NO_COLOR;
+  // NO_COLOR drops the colour only; the pretty layout stays (https://no-color.org).
+  const colour = colorWanted(stream as { isTTY?: boolean });
   const journald = opts.journald ?? connectedToJournal(stream);
   const prefix = (level: string) => (journald ? `<${PRIORITY[level] ?? 6}>` : '');
   const { combine, timestamp, printf, colorize, errors } = winston.format;

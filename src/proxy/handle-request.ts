@@ -81,8 +81,10 @@ export interface ProxyDeps {
   requestIds: RequestIds;
 }
 
-/** TLS: the proxy listener does not terminate TLS yet (the TLS issue adds it): X-Forwarded-Proto is http. */
-const TLS = false;
+/** viaTls tells whether the client reached a TLS listener (X-Forwarded-Proto, the sticky cookie's Secure). */
+function viaTls(req: IncomingMessage): boolean {
+  return (req.socket as { encrypted?: boolean }).encrypted === true;
+}
 
 /**
  * watchClientIdle ends a request whose body stops arriving for `ms`
@@ -197,7 +199,7 @@ export class ProxyHandler {
     if (looped(req, via)) return fail('loop');
     if (hostHeaders(req) > 1) return fail('bad-host');
 
-    prepareRequestHeaders(req, { trusted: s.trusted, tls: TLS });
+    prepareRequestHeaders(req, { trusted: s.trusted, tls: viaTls(req), port: req.socket.localPort });
     addVia(req, via);
     const bodyless = hasNoBody(req);
     if (s.clientIdleMs > 0 && !bodyless) watchClientIdle(req, res, s.clientIdleMs);
@@ -249,7 +251,7 @@ export class ProxyHandler {
       let setCookie: string | undefined;
       if (stickyName) {
         const id = b.stickyId;
-        if (id !== stickyWanted) setCookie = stickyCookie(stickyName, id, TLS);
+        if (id !== stickyWanted) setCookie = stickyCookie(stickyName, id, viaTls(req));
       }
       pool.begin(b);
       let outcome: AttemptOutcome = { kind: 'client-abort' };
@@ -356,7 +358,7 @@ export class ProxyHandler {
       socket.end(`HTTP/1.1 ${line}\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: ${code}\r\n\r\n`);
       return;
     }
-    prepareRequestHeaders(req, { trusted: s.trusted, tls: TLS }, true);
+    prepareRequestHeaders(req, { trusted: s.trusted, tls: viaTls(req), port: req.socket.localPort }, true);
     addVia(req, via);
     this.#d.requestIds.apply(req);
     const key = s.hashKey ? hashKeyOf(req, s.hashKey) : undefined;

@@ -18,6 +18,7 @@ import type http from 'node:http';
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/address.js';
+import { type BackendTrust, loadBackendTrust } from '../config/backend-tls.js';
 import type { LbConfig } from '../config/schema.js';
 import { HealthScheduler, healthSettingsFrom } from '../health/scheduler.js';
 import type { Logger } from '../log/logger.js';
@@ -30,6 +31,8 @@ import { engineNameOf, proxySettingsFrom, type Route } from '../proxy/settings.j
 /** Generation is one applied config: the route a request reads (pool, settings, engine), its probes and its source. */
 export interface Generation extends Route {
   readonly number: number;
+  /** trust: tls.backend with its CA read (https:// backends' checks, for the probes and the engines). */
+  readonly trust: BackendTrust;
   readonly config: LbConfig;
   readonly hash: string;
   readonly health: HealthScheduler;
@@ -250,14 +253,16 @@ export class Generations {
 async function buildGeneration(
   deps: GenerationDeps, cfg: LbConfig, hash: string, n: number, probing?: (h: HealthScheduler) => void,
 ): Promise<Generation> {
+  const trust = loadBackendTrust(cfg.tls?.backend); // throws with configPath: nothing built yet
   const fresh = new Set(cfg.backends.filter((b) => !deps.registry.has(b.url)).map((b) => b.url));
   const pool = new Pool(poolDescriptionOf(cfg, n), deps.registry, { random: deps.random });
-  const health = new HealthScheduler(pool.backends, pool, healthSettingsFrom(cfg), deps.log, { random: deps.random });
+  const health = new HealthScheduler(pool.backends, pool, { ...healthSettingsFrom(cfg), trust }, deps.log, { random: deps.random });
   probing?.(health);
   await health.probeOnce(pool.backends.filter((b) => fresh.has(b.url)));
   return {
     number: n,
     config: cfg,
+    trust,
     hash,
     pool,
     settings: proxySettingsFrom(cfg),
