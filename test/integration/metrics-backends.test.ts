@@ -61,7 +61,7 @@ test('answers yalb wrote are told apart from relayed ones; connections, in fligh
   const [b1, b2] = await startBackends(t, 2);
   b2!.behaviour = { kind: 'status', status: 503 };
   const dead = `http://127.0.0.1:${await refusingPort()}`;
-  const { url, daemon } = await startTestDaemon(t, yamlConfig([b1!.url, b2!.url], `${ADMIN}passive:\n  consecutiveFailures: 0\nretry:\n  maxAttempts: 1\n`));
+  const { url, daemon } = await startTestDaemon(t, yamlConfig([b1!.url, b2!.url], `${ADMIN}passive:\n  consecutiveFailures: 0\nretry:\n  maxAttempts: 1\n`), { watch: false }); // reloads driven here only
   const admin = `http://127.0.0.1:${daemon.adminAddress!.port}`;
   const port = daemon.address.port;
 
@@ -142,7 +142,7 @@ test('passive ejection and a drained backend show in yalb_backend_state and yalb
 
 test('a removed backend\'s series are gone from /metrics after the reload', async (t) => {
   const [b1, b2] = await startBackends(t, 2);
-  const { url, daemon } = await startTestDaemon(t, yamlConfig([b1!.url, b2!.url], ADMIN));
+  const { url, daemon } = await startTestDaemon(t, yamlConfig([b1!.url, b2!.url], ADMIN), { watch: false });
   const admin = `http://127.0.0.1:${daemon.adminAddress!.port}`;
   for (let i = 0; i < 4; i++) await request(url);
   const before = await scrape(admin);
