@@ -55,6 +55,7 @@ const USAGE = `Usage: npm run bench [-- OPTIONS]   (each option also as an envir
   --load wrk|node    closed-loop load generator             BENCH_LOAD         (default wrk when installed)
   --no-nginx         leave nginx out even when installed    BENCH_NGINX=0
   (env only)         yalb-workers-2 on every core instead of the proxy's one  BENCH_WORKERS_CORE=all
+  (env only)         another build measured beside this one (yalb-undici-compare)  BENCH_COMPARE_CLI=PATH/dist/cli.js
   --keep             keep the temp dir (configs, every log) BENCH_KEEP=1
   -h, --help         show this help`;
 

@@ -191,7 +191,7 @@ function nodeScriptTarget(id: string, name: string, src: string): TargetDef {
 }
 
 /** YalbOptions shape the generated lb.yaml. */
-interface YalbOptions { engine?: string; accessLog?: boolean; workers?: number }
+interface YalbOptions { engine?: string; accessLog?: boolean; workers?: number; cli?: string }
 
 /**
  * yalbConfig is the generated lb.yaml: defaults, plus an HTTP health check
@@ -226,7 +226,7 @@ function yalbTarget(id: string, name: string, o: YalbOptions): TargetDef {
       // default: on a 2-core machine the other core runs the load and the
       // backends, and workers spread over it fight them (measured: 3,900 req/s
       // unpinned against 8,900 pinned). BENCH_WORKERS_CORE=all unpins them.
-      const p = launch(name, o.workers && process.env.BENCH_WORKERS_CORE === 'all' ? 'all' : 0, process.execPath, [CLI, 'start', '-c', cfg], path.join(dir, `${id}.log`));
+      const p = launch(name, o.workers && process.env.BENCH_WORKERS_CORE === 'all' ? 'all' : 0, process.execPath, [o.cli ?? CLI, 'start', '-c', cfg], path.join(dir, `${id}.log`));
       const url = `http://127.0.0.1:${port}`;
       await readyOrStop([p], async () => {
         await waitHttp(`${url}/`, p);
@@ -296,6 +296,9 @@ export function targetDefs(opts: { engines: boolean; nginx: string | undefined }
   ];
   if (opts.engines) {
     defs.push(yalbTarget('yalb-undici', 'yalb, engine: undici', { engine: 'undici' }));
+    // BENCH_COMPARE_CLI=/other/checkout/dist/cli.js: that build too, side by side (a change's cost, same run).
+    const other = process.env.BENCH_COMPARE_CLI;
+    if (other) defs.push(yalbTarget('yalb-undici-compare', `yalb, engine: undici, build ${other}`, { engine: 'undici', cli: other }));
     defs.push(yalbTarget('yalb-http-proxy-3', 'yalb, engine: http-proxy-3', { engine: 'http-proxy-3' }));
     const unpinned = process.env.BENCH_WORKERS_CORE === 'all';
     defs.push(yalbTarget('yalb-workers-2', unpinned ? 'yalb, workers: 2 (unpinned: both cores, one shared with the load)' : 'yalb, workers: 2 (primary and workers on the proxy\'s one core)', { workers: 2 }));

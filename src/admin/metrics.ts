@@ -5,7 +5,7 @@
  * (plain numbers), which the registry reads when it is scraped.
  */
 import { Counter, Gauge, type Metric, Registry, collectDefaultMetrics } from 'prom-client';
-import { type MetricData, RequestTally, type TallySnapshot } from './request-tally.js';
+import { backendLabels, type MetricData, RequestTally, type TallySnapshot } from './request-tally.js';
 import type { WorkerReport } from './status.js';
 
 /** scraped registers a metric whose values are computed at scrape time. */
@@ -15,13 +15,20 @@ function scraped(registry: Registry, data: () => MetricData): void {
   registry.registerMetric(metric as unknown as Metric);
 }
 
+/** BackendStateLabel is a value of yalb_backend_state's `state` label. */
+export type BackendStateLabel = 'up' | 'down' | 'ejected' | 'draining' | 'slow_start';
+/** BACKEND_STATES are every value of yalb_backend_state's `state` label, each a series (1 for the current one). */
+export const BACKEND_STATES: readonly BackendStateLabel[] = ['up', 'down', 'ejected', 'draining', 'slow_start'];
+
 /** BackendGaugeSource lets the metrics read per-backend state at scrape time. */
 export interface BackendGaugeSource {
-  backends(): Array<{ url: string; up: boolean; inFlight: number }>;
+  backends(): Array<{ url: string; up: boolean; inFlight: number; state?: BackendStateLabel }>;
   /** queue: requests waiting for a full pool now, and those turned away since start (summed over workers). */
   queue?(): { length: number; full: number; timedOut: number };
   /** info: what yalb_build_info labels (version, the serving engine, the config hash). */
   info?(): { version: string; engine: string; configHash: string };
+  /** load: open client connections and requests in flight now (summed over workers). */
+  load?(): { connections: number; inFlight: number };
 }
 
 /** MetricsOptions: process metrics on or off, and where a cluster primary gets its workers' counts. */
@@ -33,10 +40,54 @@ export interface MetricsOptions {
   retired?: (() => TallySnapshot) | undefined;
 }
 
+/**
+ * BackendEvents counts what the health checks decide per backend: probes by
+ * result and ejections. They are decided in one process (a cluster's
+ * primary), so they are counted there and never summed over workers.
+ */
+class BackendEvents {
+  readonly #probes = new Map<string, { ok: number; failed: number }>();
+  readonly #ejections = new Map<string, number>();
+
+  probed(url: string, ok: boolean): void {
+    let p = this.#probes.get(url);
+    if (!p) {
+      p = { ok: 0, failed: 0 };
+      this.#probes.set(url, p);
+    }
+    if (ok) p.ok++;
+    else p.failed++;
+  }
+
+  ejected(url: string): void {
+    this.#ejections.set(url, (this.#ejections.get(url) ?? 0) + 1);
+  }
+
+  retain(keep: ReadonlySet<string>): void {
+    for (const url of this.#probes.keys()) if (!keep.has(url)) this.#probes.delete(url);
+    for (const url of this.#ejections.keys()) if (!keep.has(url)) this.#ejections.delete(url);
+  }
+
+  probesMetric(): MetricData {
+    const values = [];
+    for (const [url, p] of this.#probes) {
+      values.push({ value: p.ok, labels: { ...backendLabels(url), result: 'success' } }, { value: p.failed, labels: { ...backendLabels(url), result: 'failure' } });
+    }
+    return { name: 'yalb_backend_probes_total', help: 'Active health probes, by result (success, failure: refused, timeout, unexpected status…).', type: 'counter', aggregator: 'sum', values };
+  }
+
+  /** ejectionsMetric lists every backend of `urls` (0 when never ejected), so rate() sees the first one. */
+  ejectionsMetric(urls: readonly string[]): MetricData {
+    const values = urls.map((url) => ({ value: this.#ejections.get(url) ?? 0, labels: backendLabels(url) }));
+    return { name: 'yalb_backend_ejections_total', help: 'Passive ejections of the backend (outlier detection: passive.consecutiveFailures in a row).', type: 'counter', aggregator: 'sum', values };
+  }
+}
+
 /** Metrics groups every yalb metric on one registry. */
 export class Metrics {
   readonly registry = new Registry();
   readonly #tally = new RequestTally();
+  readonly #events = new BackendEvents();
   /** #view is what a scrape reads: this process's tally, plus every worker's in a cluster primary. */
   #view = this.#tally;
   #reports: WorkerReport[] = [];
@@ -55,6 +106,15 @@ export class Metrics {
     scraped(this.registry, () => this.#view.requestsMetric());
     scraped(this.registry, () => this.#view.durationMetric());
     scraped(this.registry, () => this.#view.retriesMetric());
+    scraped(this.registry, () => this.#view.generatedMetric());
+    scraped(this.registry, () => this.#view.backendRequestsMetric());
+    scraped(this.registry, () => this.#view.backendDurationMetric());
+    scraped(this.registry, () => this.#view.attemptsMetric());
+    scraped(this.registry, () => this.#view.bytesMetric('in'));
+    scraped(this.registry, () => this.#view.bytesMetric('out'));
+    scraped(this.registry, () => this.#view.connectionsMetric());
+    scraped(this.registry, () => this.#events.probesMetric());
+    scraped(this.registry, () => this.#events.ejectionsMetric(source.backends().map((b) => b.url)));
     this.retries = { get: async () => this.#view.retriesMetric() };
     this.reloads = new Counter({ name: 'yalb_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers });
     this.lastReloadSuccess = new Gauge({ name: 'yalb_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful config load.', registers });
@@ -80,6 +140,27 @@ export class Metrics {
         for (const b of source.backends()) this.set({ backend: b.url }, b.up ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'yalb_backend_state', help: 'The backend\'s state: one series per state (up, down, ejected, draining, slow_start), 1 for the current one, else 0.', labelNames: ['backend', 'state'], registers,
+      collect() {
+        this.reset();
+        for (const b of source.backends()) {
+          const now = b.state ?? (b.up ? 'up' : 'down');
+          for (const state of BACKEND_STATES) this.set({ ...backendLabels(b.url), state }, state === now ? 1 : 0);
+        }
+      },
+    });
+    const load = source.load?.bind(source);
+    if (load) {
+      new Gauge({
+        name: 'yalb_client_connections', help: 'Client connections open now.', registers,
+        collect() { this.set(load().connections); },
+      });
+      new Gauge({
+        name: 'yalb_requests_in_flight', help: 'Requests being served now (WebSocket upgrades included).', registers,
+        collect() { this.set(load().inFlight); },
+      });
+    }
     new Gauge({
       name: 'yalb_backend_in_flight', help: 'Requests in flight to the backend.', labelNames: ['backend'], registers,
       collect() {
@@ -124,12 +205,42 @@ export class Metrics {
       });
     }
     // Under their standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), so stock Node dashboards find them.
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (opts.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names three gauges `_total`, which promtool rejects (a
+      // counter suffix); their per-type twins stay (nodejs_active_handles{type}
+      // …): sum() of those is the same figure.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    }
   }
 
-  /** retried counts one retry: granted or refused by the budget, or a failover (no slot needed). */
-  retried(reason: string, result: string): void {
-    this.#tally.retried(reason, result);
+  /** tally is this process's request tally (the request path's observer writes to it). */
+  get tally(): RequestTally {
+    return this.#tally;
+  }
+
+  /** retried counts one retry away from `backend`: granted or refused by the budget, or a failover (no slot needed). */
+  retried(backend: string, reason: string, result: string): void {
+    this.#tally.retried(backend, reason, result);
+  }
+
+  /** probed counts one active probe of `url` (in the process that probes: a cluster's primary). */
+  probed(url: string, ok: boolean): void {
+    this.#events.probed(url, ok);
+  }
+
+  /** ejected counts one passive ejection of `url`. */
+  ejected(url: string): void {
+    this.#events.ejected(url);
+  }
+
+  /**
+   * retain keeps the per-backend series of `urls` only, at the commit of a
+   * reload: a removed backend's series disappear from the next scrape.
+   */
+  retain(urls: readonly string[]): void {
+    this.#tally.retain(urls);
+    this.#events.retain(new Set(urls));
   }
 
   /** snapshot is this process's request counts as plain data (a worker sends it to the primary). */
@@ -154,6 +265,7 @@ export class Metrics {
     if (this.#collect) {
       const reports = await this.#collect();
       const view = new RequestTally();
+      view.keepFrom(this.#tally);
       view.add(this.#tally.snapshot());
       if (this.#retired) view.add(this.#retired());
       for (const r of reports) view.add(r.tally);

@@ -52,7 +52,7 @@ export function sampleOf(t: number, tallies: readonly TallySnapshot[], backends:
       });
       buckets[DURATION_BUCKETS.length] = (buckets[DURATION_BUCKETS.length] as number) + Math.max(0, d.count - inBuckets);
     }
-    for (const [, result, count] of tally.retries) if (result !== 'refused') retries += count;
+    for (const [, , result, count] of tally.retries) if (result !== 'refused') retries += count; // [backend, reason, result, count]
   }
   const map = new Map<string, BackendCounters>();
   for (const b of backends) if (!map.has(b.url)) map.set(b.url, { requests: b.requests, failures: b.failures, inFlight: b.inFlight });

@@ -26,6 +26,8 @@ export interface WorkerReport {
   queue: QueueDoc;
   tally: TallySnapshot;
   traffic: Array<[url: string, inFlight: number, requests: number, failures: number]>;
+  /** connections: client connections open in the process now. */
+  connections?: number;
 }
 
 /** QueueDoc is the request queue (maxConnections + queue:) in /status: waiting now, turned away since start. */

@@ -1,6 +1,8 @@
 /**
  * The access log: one line per request, JSON or the combined format, to
- * stdout or a file. Lines go through a buffered stream (never a synchronous
+ * stdout or a file. A JSON line carries `"log":"access"` and the same
+ * `time` field as the operational log (log/logger.ts), so one pipeline can
+ * read both from one stream and tell them apart. Lines go through a buffered stream (never a synchronous
  * write, never winston on the request path: its per-call formatting costs
  * 30–40 % of proxy CPU as measured for the first wave). reopen() serves SIGUSR1
  * after logrotate moved the file.
@@ -16,8 +18,14 @@ function clientOf(r: RequestRecord): string {
   return r.req.socket.remoteAddress ?? '-';
 }
 
-function bytesOf(r: RequestRecord): number | undefined {
+/**
+ * bytesOf is the response body bytes sent: counted as the engine wrote them
+ * (so a chunked response has its real size), or for an answer yalb wrote
+ * itself its Content-Length; undefined when unknown (a client that left).
+ */
+export function bytesOf(r: RequestRecord): number | undefined {
   if (r.bytes !== undefined) return r.bytes;
+  if (r.failure === undefined || r.failure === 'client-abort') return undefined;
   const len = Number(r.res.getHeader('content-length')); // a 5xx yalb wrote itself
   return Number.isFinite(len) ? len : undefined;
 }
@@ -26,11 +34,14 @@ function bytesOf(r: RequestRecord): number | undefined {
 export function formatJson(r: RequestRecord, at: Date): string {
   return `${JSON.stringify({
     time: at.toISOString(),
+    log: 'access',
+    requestId: r.requestId || null,
     client: clientOf(r),
     method: r.req.method,
     path: r.req.url,
     status: r.status,
     bytes: bytesOf(r) ?? null,
+    bytesIn: r.bytesIn,
     durationMs: Math.round(r.durationMs * 100) / 100,
     backend: r.backend ?? null,
     attempts: r.attempts,
@@ -49,13 +60,18 @@ export function escapeLogText(s: string): string {
   return s.replace(/["\\\x00-\x1f\x7f]/g, (c) => (c === '"' || c === '\\' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
-/** formatCombined renders one access line in the combined log format, plus backend, attempts and duration. */
+/**
+ * formatCombined renders one access line in the combined log format, then
+ * backend, attempts, duration and request id as key=value fields (after the
+ * quoted user agent, where combined parsers such as goaccess's COMBINED stop
+ * reading). The id has no space or quote (request-id.ts), so it needs no quoting.
+ */
 export function formatCombined(r: RequestRecord, at: Date): string {
   const p2 = (n: number) => String(n).padStart(2, '0');
   const ts = `${p2(at.getUTCDate())}/${MONTHS[at.getUTCMonth()]}/${at.getUTCFullYear()}:${p2(at.getUTCHours())}:${p2(at.getUTCMinutes())}:${p2(at.getUTCSeconds())} +0000`;
   const q = (v: string | string[] | undefined) => `"${escapeLogText(String(v ?? '-'))}"`;
   const h = r.req.headers;
-  return `${clientOf(r)} - - [${ts}] "${r.req.method} ${escapeLogText(r.req.url ?? '')} HTTP/${r.req.httpVersion}" ${r.status} ${bytesOf(r) ?? '-'} ${q(h.referer)} ${q(h['user-agent'])} backend=${r.backend ?? '-'} attempts=${r.attempts} duration_ms=${r.durationMs.toFixed(1)}\n`;
+  return `${clientOf(r)} - - [${ts}] "${r.req.method} ${escapeLogText(r.req.url ?? '')} HTTP/${r.req.httpVersion}" ${r.status} ${bytesOf(r) ?? '-'} ${q(h.referer)} ${q(h['user-agent'])} backend=${r.backend ?? '-'} attempts=${r.attempts} duration_ms=${r.durationMs.toFixed(1)} request_id=${r.requestId || '-'}\n`;
 }
 
 /** FLUSH_BYTES and FLUSH_MS bound the access log buffer (nginx `access_log … buffer= flush=`). */

@@ -26,7 +26,7 @@ import { ReopenableFile } from '../log/reopenable-file.js';
 import { describeTransition } from '../pool/health-state.js';
 import { BackendRegistry } from '../pool/registry.js';
 import { Engines } from '../proxy/engine.js';
-import { newViaToken, ProxyHandler, type RequestRecord } from '../proxy/handle-request.js';
+import { newViaToken, ProxyHandler, RequestIds } from '../proxy/handle-request.js';
 import { RetryBudget } from '../proxy/retry-budget.js';
 import { createProxyListener } from '../proxy/server.js';
 import { type Generation, Generations } from '../reload/generation.js';
@@ -38,6 +38,7 @@ import { YalbError } from '../errors.js';
 import { DEFAULT_TRUST } from '../config/backend-tls.js';
 import { checkTls, TlsRuntime } from '../tls/runtime.js';
 import { AccessLog } from './access-log.js';
+import { tallyObserver } from './request-observer.js';
 import { adminTokenOf } from './admin-token.js';
 import type { GenerationMessage } from './ipc.js';
 import { WorkerSet } from './primary.js';
@@ -114,8 +115,14 @@ export class Daemon {
     this.metrics = new Metrics({
       backends: () => {
         const summed = this.#workers ? sumTraffic(this.#reports) : undefined;
-        return gens.current.pool.backends.map((b) => ({ url: b.url, up: b.available, inFlight: summed ? (summed.get(b.url)?.inFlight ?? 0) : b.traffic.inFlight }));
+        return gens.current.pool.backends.map((b) => ({
+          url: b.url, up: b.available, inFlight: summed ? (summed.get(b.url)?.inFlight ?? 0) : b.traffic.inFlight,
+          state: b.stateName === 'up' && b.effectiveWeight() < b.weight ? 'slow_start' : b.stateName,
+        }));
       },
+      load: () => (this.#workers
+        ? { connections: this.#reports.reduce((n, r) => n + (r.connections ?? 0), 0), inFlight: this.#reports.reduce((n, r) => n + r.inFlight, 0) }
+        : { connections: this.#handler.connections, inFlight: this.#handler.inFlight }),
       // (read once while Metrics registers, before the handler exists)
       queue: () => {
         if (!this.#workers) return queueDoc((this.#handler as ProxyHandler | undefined)?.queue ?? { length: 0, full: 0, timedOut: 0 });
@@ -156,10 +163,8 @@ export class Daemon {
       via: this.#via,
       budget: this.#budget,
       log,
-      observer: {
-        requestEnded: (r) => this.#requestEnded(r),
-        retried: (reason, result) => this.metrics.retried(reason, result),
-      },
+      observer: tallyObserver(this.metrics.tally, this.#accessLog),
+      requestIds: new RequestIds(),
     });
   }
 
@@ -188,19 +193,26 @@ export class Daemon {
     const log = opts.log ?? createLogger({ level: cfg.log.level, stream: logFile ?? opts.logStream });
     const clustered = workerCountOf(cfg) > 1;
     let relay: ((url: string) => void) | undefined;
+    let metrics: Metrics | undefined; // (made with the daemon, after the registry)
+    const early: Array<[string, boolean]> = [];
     const registry = new BackendRegistry({
       now: opts.now,
       onTransition: (t) => {
-        const { level, line } = describeTransition(t);
-        log[level](line);
+        const { level, line, fields } = describeTransition(t);
+        log[level](line, fields);
+        if (t.kind === 'ejected') metrics?.ejected(t.url);
         relay?.(t.url);
       },
+      // The first probe round runs before the metrics exist: held, then counted.
+      onProbe: (url, ok) => (metrics ? metrics.probed(url, ok) : early.push([url, ok])),
     });
     let built: Generations | undefined;
     const engines = new Engines(log, () => built?.current.trust ?? DEFAULT_TRUST);
     const gens = await Generations.build(cfg, loaded.hash, { registry, engines, log, random: opts.random });
     built = gens;
     const d = new Daemon(opts, log, logFile, registry, gens, clustered);
+    metrics = d.metrics;
+    for (const [url, ok] of early.splice(0)) metrics.probed(url, ok);
     d.#adminToken = adminToken;
     try {
       d.#tls = await TlsRuntime.start(cfg, { log, watch: opts.watch, broadcast: clustered ? (b) => d.#workers?.broadcastCerts(b) : undefined });
@@ -244,7 +256,11 @@ export class Daemon {
       throw err;
     }
     const serving = d.#workers ? `, ${d.#workers.size} workers` : '';
-    log.info(`yalb ${VERSION} listening on ${formatListen({ host: cfg.listen.host, port: d.address.port })}, ${cfg.backends.length} backends, strategy ${cfg.strategy}, ${gens.current.pool.availableCount()} up${serving}`);
+    const listen = formatListen({ host: cfg.listen.host, port: d.address.port });
+    log.info(`yalb ${VERSION} listening on ${listen}, ${cfg.backends.length} backends, strategy ${cfg.strategy}, ${gens.current.pool.availableCount()} up${serving}`, {
+      version: VERSION, listen, file: d.configPath, generation: gens.current.number, hash: gens.current.hash, engine: gens.current.engine.name,
+      ...(d.#workers ? { workers: d.#workers.size } : {}),
+    });
     return d;
   }
 
@@ -291,6 +307,7 @@ export class Daemon {
     const last = this.#lastReports.get(id);
     if (!last) return;
     this.#retired.add(last.tally);
+    this.#retired.retain(this.#gens.current.pool.backends.map((b) => b.url));
     this.#lastReports.delete(id);
   }
 
@@ -346,7 +363,7 @@ export class Daemon {
       queueSize: g.config.queue.size,
       workers: this.#workers ? this.#reports : [{
         id: 0, pid: process.pid, startedAt: this.#startedAt, requests: this.#handler.served, inFlight: this.#handler.inFlight,
-        generation: g.number, queue: queueDoc(this.#handler.queue), tally: { requests: [], durations: [], retries: [] }, traffic: [],
+        generation: g.number, queue: queueDoc(this.#handler.queue), tally: { requests: [], durations: [], retries: [] }, traffic: [], connections: this.#handler.connections,
       }],
     });
     return { ...doc, certificates: this.#tls?.status() ?? [] };
@@ -408,6 +425,10 @@ export class Daemon {
       }
     }
     if (this.#ownLog) this.log.level = cfg.log.level;
+    // Removed backends' series leave /metrics at the commit (and their counts the memory).
+    const urls = g.pool.backends.map((b) => b.url);
+    this.metrics.retain(urls);
+    this.#retired.retain(urls);
     this.#accessLog.configure(cfg.accessLog, this.log);
     this.#adminAuth = { token: this.#adminToken, allowRemote: cfg.admin?.allowRemote ?? false };
     this.#budget.ratio = cfg.retry.budget;
@@ -446,11 +467,6 @@ export class Daemon {
     const g = this.#gens.current;
     const git = this.#loaded.hash === g.hash ? this.#loaded.git : undefined;
     return { file: this.configPath, hash: g.hash, loadedAt: this.#loaded.at, ...(git ? { git } : {}), config: redactToken(g.config) };
-  }
-
-  #requestEnded(r: RequestRecord): void {
-    this.metrics.observeRequest(r.backend, r.status, r.durationMs / 1000);
-    this.#accessLog.write(r);
   }
 }
 

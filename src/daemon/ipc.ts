@@ -52,4 +52,5 @@ export type ToPrimary =
   | { t: 'report'; id: number; report: WorkerReport }
   | { t: 'outcome'; url: string; ok: boolean; reason: string }
   | { t: 'markDown'; url: string; reason: string }
-  | { t: 'log'; level: string; message: string };
+  /** log: one operational log line of the worker's, with its facts as fields. */
+  | { t: 'log'; level: string; message: string; fields?: Record<string, unknown> };

@@ -194,7 +194,7 @@ export class WorkerSet {
         return;
       case 'log': {
         const level = ['error', 'warn', 'info', 'debug'].includes(m.level) ? m.level : 'info';
-        this.#o.log.log(level, `worker ${w.id}: ${m.message}`);
+        this.#o.log.log(level, `worker ${w.id}: ${m.message}`, { ...m.fields, worker: w.id });
         return;
       }
     }

@@ -20,7 +20,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { Pool, type PassiveUpstream } from '../pool/pool.js';
 import { BackendRegistry } from '../pool/registry.js';
 import { Engines } from '../proxy/engine.js';
-import { ProxyHandler } from '../proxy/handle-request.js';
+import { ProxyHandler, RequestIds } from '../proxy/handle-request.js';
 import { RetryBudget } from '../proxy/retry-budget.js';
 import { closeGracefully, createProxyListener } from '../proxy/server.js';
 import { engineNameOf, proxySettingsFrom, type Route } from '../proxy/settings.js';
@@ -28,6 +28,7 @@ import { poolDescriptionOf } from '../reload/generation.js';
 import { SniContexts } from '../tls/contexts.js';
 import { type BackendTrust, DEFAULT_TRUST, loadBackendTrust } from '../config/backend-tls.js';
 import { AccessLog } from './access-log.js';
+import { tallyObserver } from './request-observer.js';
 import type { GenerationMessage, ToPrimary, ToWorker } from './ipc.js';
 
 /** Channel is the worker's end of the IPC channel (process, in a forked worker). */
@@ -82,13 +83,8 @@ export class Worker {
       via,
       budget: this.#budget,
       log,
-      observer: {
-        requestEnded: (r) => {
-          this.#tally.observe(r.backend, r.status, r.durationMs / 1000);
-          this.#accessLog.write(r);
-        },
-        retried: (reason, result) => this.#tally.retried(reason, result),
-      },
+      observer: tallyObserver(this.#tally, this.#accessLog),
+      requestIds: new RequestIds(),
     });
   }
 
@@ -175,6 +171,7 @@ export class Worker {
     const urls = cfg.backends.map((b) => b.url);
     this.#registry.retain(urls);
     this.#engines.retain(urls);
+    this.#tally.retain(urls);
     this.#budget.ratio = cfg.retry.budget;
     this.#maxConnections = cfg.limits.maxConnections || undefined; // 0 = no limit
     this.#accessLog.configure(cfg.accessLog, this.#log);
@@ -195,6 +192,7 @@ export class Worker {
       queue: queueDoc(this.#handler.queue),
       tally: this.#tally.snapshot(),
       traffic: (pool?.backends ?? []).map((b) => [b.url, b.traffic.inFlight, b.traffic.requests, b.traffic.failures]),
+      connections: this.#handler.connections,
     };
   }
 
@@ -229,8 +227,8 @@ export function ipcLogger(channel: Channel): Logger {
       for (const line of chunk.toString().split('\n')) {
         if (!line) continue;
         try {
-          const { level, message } = JSON.parse(line) as { level: string; message: string };
-          channel.send({ t: 'log', level, message });
+          const { level, msg, time: _time, log: _log, ...fields } = JSON.parse(line) as { level: string; msg: string; time?: string; log?: string };
+          channel.send({ t: 'log', level, message: msg, fields });
         } catch {
           channel.send({ t: 'log', level: 'info', message: line });
         }

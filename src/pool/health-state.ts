@@ -142,11 +142,16 @@ export function applyClock(s: BackendState, now: number): Transition | undefined
 }
 
 /**
- * describeTransition says how a transition is logged: the line and its
- * level (panic start is an error; down, ejected and panic end are warnings;
- * up and probation are info). Pure; the daemon writes it.
+ * describeTransition says how a transition is logged: the line, its level
+ * (panic start is an error; down, ejected and panic end are warnings; up
+ * and probation are info) and its facts as fields (backend, state, reason).
+ * Pure; the daemon writes it.
  */
-export function describeTransition(t: Transition): { level: 'error' | 'warn' | 'info'; line: string } {
-  if (t.kind === 'panic') return { level: t.to === 'panic' ? 'error' : 'warn', line: `pool: ${t.reason}` };
-  return { level: t.to === 'up' || t.to === 'probation' ? 'info' : 'warn', line: `backend ${t.url} ${t.to}: ${t.reason}` };
+export function describeTransition(t: Transition): { level: 'error' | 'warn' | 'info'; line: string; fields: Record<string, string> } {
+  if (t.kind === 'panic') return { level: t.to === 'panic' ? 'error' : 'warn', line: `pool: ${t.reason}`, fields: { event: 'panic', state: t.to, reason: t.reason } };
+  return {
+    level: t.to === 'up' || t.to === 'probation' ? 'info' : 'warn',
+    line: `backend ${t.url} ${t.to}: ${t.reason}`,
+    fields: { event: t.kind, backend: t.url, state: t.to, reason: t.reason },
+  };
 }

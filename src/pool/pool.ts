@@ -278,6 +278,7 @@ export class Pool implements HealthSink {
   /** reportProbe records an active-check result with this generation's rise/fall. */
   reportProbe(backend: Backend, ok: boolean, reason: string, ms = 0): void {
     this.refresh();
+    this.registry.probed(backend.url, ok);
     this.registry.notify(applyProbe(backend.state, ok, reason, this.description.probe, this.registry.now(), ms));
     this.#checkPanic();
   }

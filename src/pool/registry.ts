@@ -18,6 +18,8 @@ export interface RegistryOptions {
   now?: () => number;
   /** onTransition hears every state change once (the daemon logs it and updates metrics). */
   onTransition?: (t: Transition) => void;
+  /** onProbe hears every active probe result (metrics count them). */
+  onProbe?: (url: string, ok: boolean) => void;
 }
 
 /** BackendRegistry maps a backend URL to its BackendState and BackendTraffic. */
@@ -28,6 +30,7 @@ export class BackendRegistry {
   readonly #states = new Map<string, BackendState>();
   readonly #traffic = new Map<string, BackendTraffic>();
   readonly #onTransition: (t: Transition) => void;
+  readonly #onProbe: ((url: string, ok: boolean) => void) | undefined;
   /**
    * #keep is what the last retain() kept plus every URL asked for since (a
    * generation being built); undefined until the first retain().
@@ -42,6 +45,7 @@ export class BackendRegistry {
   constructor(opts: RegistryOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.#onTransition = opts.onTransition ?? (() => {});
+    this.#onProbe = opts.onProbe;
   }
 
   /** state returns the health state for `url`, creating it (and its traffic counters) on first use. */
@@ -111,6 +115,11 @@ export class BackendRegistry {
     st.upSince = s.upSince;
     st.ejectedUntil = s.ejectedUntil;
     if (s.ejectedUntil > this.now() && s.ejectedUntil < this.nextEjectionEnd) this.nextEjectionEnd = s.ejectedUntil;
+  }
+
+  /** probed passes one probe result to the listener. */
+  probed(url: string, ok: boolean): void {
+    this.#onProbe?.(url, ok);
   }
 
   /** notify passes a transition to the listener. */

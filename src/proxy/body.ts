@@ -21,6 +21,8 @@ export class RequestBody {
   readonly #req: IncomingMessage;
   #buffered: Buffer | undefined;
   #consumed = false;
+  /** #streamed counts the bytes of a streamed body that flowed. */
+  #streamed = 0;
 
   constructor(req: IncomingMessage, buffered?: Buffer) {
     this.#req = req;
@@ -34,6 +36,11 @@ export class RequestBody {
    */
   get buffered(): Buffer | undefined {
     return this.#buffered;
+  }
+
+  /** bytesIn is the body's size: the buffered bytes, or those of a streamed body that flowed so far. */
+  get bytesIn(): number {
+    return this.#buffered !== undefined ? this.#buffered.length : this.#streamed;
   }
 
   /** replayable tells whether the body can still be sent (again) in full. */
@@ -63,6 +70,7 @@ export class RequestBody {
         if (released) return;
         released = true;
         this.#consumed = true;
+        this.#req.on('data', (c: Buffer) => { this.#streamed += c.length; });
         this.#req.pipe(gate);
       },
     };

@@ -24,8 +24,8 @@ import { createUndiciEngine } from './engines/undici.js';
 /**
  * AttemptOutcome is how one attempt on one backend ended:
  * - `response`: the backend answered; `complete` is false when the answer
- *   was cut short (by the backend) after it started; `length` is its
- *   Content-Length when it declared one (for the access log).
+ *   was cut short (by the backend) after it started; `bytes` counts the
+ *   body bytes written to the client (for the access log and metrics).
  * - `connect-failed`: no connection was made; the backend saw nothing.
  * - `sent-failed`: the connection broke after the request may have reached
  *   the backend, before any answer; `reused` tells that the connection was
@@ -36,7 +36,7 @@ import { createUndiciEngine } from './engines/undici.js';
  * - `client-abort`: the client went away first; not the backend's fault.
  */
 export type AttemptOutcome =
-  | { kind: 'response'; status: number; complete: boolean; length?: number | undefined }
+  | { kind: 'response'; status: number; complete: boolean; bytes?: number | undefined }
   | { kind: 'connect-failed'; code: string }
   | { kind: 'sent-failed'; code: string; reused: boolean }
   | { kind: 'timeout'; phase: 'response' | 'idle' }

@@ -20,8 +20,10 @@ import type { RetryBudget } from './retry-budget.js';
 import type { Route, RouteHolder } from './settings.js';
 import { RequestQueue } from './queue.js';
 import { addVia, hostHeaders, looped } from './request-checks.js';
+import type { RequestIds } from './request-id.js';
 
 export { newViaToken } from './request-checks.js';
+export { RequestIds } from './request-id.js';
 import { type FailureKind, sendFailure } from './status.js';
 
 /** RequestRecord describes one finished request, for metrics and the access log. */
@@ -34,8 +36,12 @@ export interface RequestRecord {
   retries: number;
   durationMs: number;
   failure: FailureKind | undefined;
-  /** bytes: the response's declared Content-Length, when the backend gave one. */
+  /** bytes: response body bytes sent to the client (counted as written), when known. */
   bytes: number | undefined;
+  /** bytesIn: request body bytes received from the client and sent on (0 when no backend was tried). */
+  bytesIn: number;
+  /** requestId: the X-Request-Id sent to the backend (the client's, or one yalb made); '' when none was set. */
+  requestId: string;
 }
 
 /**
@@ -44,17 +50,23 @@ export interface RequestRecord {
  * partial one cost 15–20 µs CPU per request (of ~90) under wrk -c50.
  */
 function recordOf(req: IncomingMessage, res: ServerResponse, status: number, backend: string | undefined, attempts: number, retries: number, failure: FailureKind | undefined, bytes: number | undefined): RequestRecord {
-  return { req, res, status, backend, attempts, retries, durationMs: 0, failure, bytes };
+  return { req, res, status, backend, attempts, retries, durationMs: 0, failure, bytes, bytesIn: 0, requestId: '' };
 }
 
 /** RetryResult is what became of a retry: granted or refused by the budget, or a failover that needs no slot. */
 export type RetryResult = 'granted' | 'refused' | 'failover';
 
-/** ProxyObserver hears about finished requests and retries (metrics, access log). */
+/** ProxyObserver hears about finished requests, attempts and retries (metrics, access log). */
 export interface ProxyObserver {
   requestEnded(r: RequestRecord): void;
-  /** retried: a retry asked for, and the budget's answer ('failover': one that needs no slot). */
-  retried(reason: 'connect' | 'reset' | 'timeout', result: RetryResult): void;
+  /** retried: a retry away from a failed attempt on `backend`, and the budget's answer ('failover': one that needs no slot). */
+  retried(backend: string, reason: 'connect' | 'reset' | 'timeout', result: RetryResult): void;
+  /** attempted: one attempt on `backend` ended as `outcome`. */
+  attempted?(backend: string, outcome: AttemptOutcome): void;
+  /** clientError: the listener answered a request it could not parse (400, 408, 431) without the handler. */
+  clientError?(status: number, reason: string): void;
+  /** connection: a client connection opened (+1) or closed (-1). */
+  connection?(delta: 1 | -1): void;
 }
 
 /** ProxyDeps are what the request handler is built from (all passed in, nothing global). */
@@ -65,6 +77,8 @@ export interface ProxyDeps {
   budget: RetryBudget;
   observer: ProxyObserver;
   log: Logger;
+  /** requestIds: the X-Request-Id maker of this process (request-id.ts). */
+  requestIds: RequestIds;
 }
 
 /** viaTls tells whether the client reached a TLS listener (X-Forwarded-Proto, the sticky cookie's Secure). */
@@ -156,7 +170,7 @@ export class ProxyHandler {
       record = await this.#run(req, res, route);
     } catch (err) {
       // A bug, not a backend failure: answer 502 rather than crash, and say so.
-      this.#d.log.error(`internal error while proxying ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+      this.#d.log.error(`internal error while proxying ${req.method} ${req.url}: ${(err as Error)?.message ?? String(err)}`, { stack: (err as Error)?.stack, requestId: req.headers['x-request-id'] });
       record = recordOf(req, res, sendFailure(res, 'attempts-exhausted'), undefined, 0, 0, 'attempts-exhausted', undefined);
     } finally {
       this.inFlight--;
@@ -164,13 +178,19 @@ export class ProxyHandler {
       budget.requestsInFlight--;
     }
     record.durationMs = performance.now() - started;
+    record.requestId = (req.headers['x-request-id'] as string | undefined) ?? '';
     this.#d.observer.requestEnded(record);
   };
 
   async #run(req: IncomingMessage, res: ServerResponse, route: Route): Promise<RequestRecord> {
     const { pool, settings: s, engine } = route;
-    const fail = (kind: FailureKind, backend?: Backend, attempts = 0, retries = 0) =>
-      recordOf(req, res, sendFailure(res, kind), backend?.url, attempts, retries, kind, undefined);
+    this.#d.requestIds.apply(req); // first: every access line, a 400 included, carries an id
+    let body: RequestBody | undefined;
+    const fail = (kind: FailureKind, backend?: Backend, attempts = 0, retries = 0) => {
+      const r = recordOf(req, res, sendFailure(res, kind), backend?.url, attempts, retries, kind, undefined);
+      r.bytesIn = body?.bytesIn ?? 0;
+      return r;
+    };
     // Only origin-form targets ("/path?query") are forwarded: http-proxy-3
     // would throw on an absolute URL it cannot parse, and a reverse proxy
     // has no use for absolute-form or "*" (RFC 9112 §3.2).
@@ -205,7 +225,7 @@ export class ProxyHandler {
     // Most requests have no body: skip the await (a promise and a microtask per request).
     const data = bodyless ? EMPTY_BODY : await readBody(req, s.bufferLimit);
     if (data === null || clientGone(res)) return fail('client-abort', backend);
-    const body = new RequestBody(req, data);
+    body = new RequestBody(req, data);
     const p: RequestProgress = {
       attempts: 1, sameBackendRetries: 0, raceRetried: false, method: req.method ?? 'GET', replayable: body.replayable,
     };
@@ -215,9 +235,9 @@ export class ProxyHandler {
     let onlyConnects = true;
     const failKind = (k: FailKind): FailureKind => (k === 'connect' && !onlyConnects ? 'attempts-exhausted' : k);
     const budget = this.#d.budget;
-    const retry = (reason: 'connect' | 'reset' | 'timeout'): boolean => {
+    const retry = (from: Backend, reason: 'connect' | 'reset' | 'timeout'): boolean => {
       const granted = budget.tryRetry();
-      this.#d.observer.retried(reason, granted ? 'granted' : 'refused');
+      this.#d.observer.retried(from.url, reason, granted ? 'granted' : 'refused');
       if (granted) {
         retryHeld = true;
         retries++;
@@ -240,6 +260,7 @@ export class ProxyHandler {
       } finally {
         const verdict = verdictOf(outcome);
         pool.end(b, verdict, verdict === 'ok' ? '' : failureOf(outcome)); // no string built for a success
+        this.#d.observer.attempted?.(b.url, outcome);
         if (verdict === 'failed') this.#failedAt.set(b.url, performance.now());
         if (this.queue.length > 0) this.queue.release(); // a slot is free: the longest waiter picks again
         if (retryHeld) {
@@ -252,7 +273,9 @@ export class ProxyHandler {
       // Whatever went wrong, a response that has started is never retried.
       if (res.headersSent && outcome.kind !== 'response' && outcome.kind !== 'client-abort') {
         res.destroy();
-        return recordOf(req, res, res.statusCode, b.url, p.attempts, retries, undefined, undefined);
+        const r = recordOf(req, res, res.statusCode, b.url, p.attempts, retries, undefined, undefined);
+        r.bytesIn = body.bytesIn;
+        return r;
       }
       const d = decide(outcome, p, s); // ProxySettings carries the RetryRules: no object per attempt
       if ((d.action === 'next-backend' || d.action === 'fail') && d.markDown) {
@@ -261,7 +284,9 @@ export class ProxyHandler {
       if (d.action === 'done') {
         if (outcome.kind === 'client-abort') return fail('client-abort', b, p.attempts, retries);
         if (outcome.kind !== 'response') return recordOf(req, res, 0, b.url, p.attempts, retries, undefined, undefined);
-        return recordOf(req, res, outcome.status, b.url, p.attempts, retries, undefined, outcome.length);
+        const r = recordOf(req, res, outcome.status, b.url, p.attempts, retries, undefined, outcome.bytes);
+        r.bytesIn = body.bytesIn;
+        return r;
       }
       if (d.action === 'fail') return fail(failKind(d.kind), b, p.attempts, retries);
       const reason = outcome.kind === 'connect-failed' ? 'connect' : outcome.kind === 'timeout' ? 'timeout' : 'reset';
@@ -276,10 +301,10 @@ export class ProxyHandler {
       //   against backends that stay up (a pool failing as a whole).
       const delay = d.action === 'retry-same' && d.delay;
       let action = d.action;
-      if (action === 'retry-same' && delay && (!b.available || !retry(reason))) {
+      if (action === 'retry-same' && delay && (!b.available || !retry(b, reason))) {
         if (p.attempts >= s.maxAttempts) return fail(failKind('connect'), b, p.attempts, retries);
         action = 'next-backend';
-      } else if (action === 'retry-same' && !delay && !retry(reason)) {
+      } else if (action === 'retry-same' && !delay && !retry(b, reason)) {
         return fail('budget', b, p.attempts, retries);
       }
       if (action === 'retry-same') {
@@ -293,9 +318,9 @@ export class ProxyHandler {
           return fail(failKind(k), b, p.attempts, retries);
         }
         if (outcome.kind === 'connect-failed' || !b.available || this.#isolated(pool.backends.length)) {
-          this.#d.observer.retried(reason, 'failover');
+          this.#d.observer.retried(b.url, reason, 'failover');
           retries++;
-        } else if (!retry(reason)) {
+        } else if (!retry(b, reason)) {
           return fail('budget', b, p.attempts, retries);
         }
         backend = next;
@@ -335,6 +360,7 @@ export class ProxyHandler {
     }
     prepareRequestHeaders(req, { trusted: s.trusted, tls: viaTls(req), port: req.socket.localPort }, true);
     addVia(req, via);
+    this.#d.requestIds.apply(req);
     const key = s.hashKey ? hashKeyOf(req, s.hashKey) : undefined;
     // Follow a sticky cookie (Socket.IO-style clients upgrade on the backend
     // that served their polling requests); a 101 cannot set a new one.
@@ -421,6 +447,24 @@ export class ProxyHandler {
     } finally {
       res.off('close', onClose);
     }
+  }
+
+  /** connections counts the client connections open now (for /metrics). */
+  connections = 0;
+
+  /** connectionOpened counts a client connection until it closes (the listener calls it). */
+  connectionOpened(socket: Duplex): void {
+    this.connections++;
+    this.#d.observer.connection?.(1);
+    socket.once('close', () => {
+      this.connections--;
+      this.#d.observer.connection?.(-1);
+    });
+  }
+
+  /** clientError hears an answer the listener wrote itself to a request it could not parse (400, 408, 431). */
+  clientError(status: number, reason: string): void {
+    this.#d.observer.clientError?.(status, reason);
   }
 
   /** closeUpgrades ends every open upgraded connection (after the drain on stop). */

@@ -31,6 +31,8 @@ const CLIENT_ERROR_RESPONSES: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
   ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
 };
+/** CLIENT_ERROR_REASONS name those answers in metrics (yalb_generated_responses_total{reason}). */
+const CLIENT_ERROR_REASONS: Record<string, string> = { HPE_HEADER_OVERFLOW: 'header-overflow', ERR_HTTP_REQUEST_TIMEOUT: 'client-timeout' };
 
 /** kWaitingGate: where limitConnections leaves the switch closeGracefully turns off. */
 const kWaitingGate = Symbol('yalb.waitingGate');
@@ -114,6 +116,7 @@ export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions
     server = http.createServer(httpOptions, serve);
   }
   if (maxConnections) limitConnections(server, maxConnections);
+  server.on('connection', (socket: Socket) => handler.connectionOpened(socket));
   server.on('upgrade', (req, socket, head) => {
     handler.upgrade(req, socket, head).catch(() => socket.destroy());
   });
@@ -126,6 +129,7 @@ export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions
     if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
       const line = CLIENT_ERROR_RESPONSES[err.code ?? ''] ?? '400 Bad Request';
       socket.end(`HTTP/1.1 ${line}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      handler.clientError(Number(line.slice(0, 3)), CLIENT_ERROR_REASONS[err.code ?? ''] ?? 'bad-request');
     }
     socket.destroy();
   });

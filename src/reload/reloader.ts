@@ -126,7 +126,8 @@ export class Reloader {
     }
     if (!loaded.ok) {
       const errors = loaded.issues.map(formatIssue);
-      return this.#failed(trigger, errors, at(), started, loaded.hash);
+      const first = loaded.issues[0];
+      return this.#failed(trigger, errors, at(), started, loaded.hash, first && { file: first.file, line: first.line, col: first.col });
     }
     const changes = configDiff(running.config, loaded.config);
     try {
@@ -135,22 +136,26 @@ export class Reloader {
       const e = err as Error & { configPath?: string[] };
       const where = e.configPath ? positionOf(loaded.text, e.configPath) : undefined;
       const prefix = where ? `${this.#file}:${where.line}:${where.col}: ${e.configPath?.join('.')}: ` : `${this.#file}: `;
-      return this.#failed(trigger, [prefix + e.message], at(), started, loaded.hash);
+      return this.#failed(trigger, [prefix + e.message], at(), started, loaded.hash, { file: this.#file, ...(where ? { line: where.line, col: where.col } : {}) });
     }
     this.applied++;
     this.lastReload = { ok: true, at: at(), hash: loaded.hash, trigger, changes };
     this.#hooks.onResult?.(true);
     this.#hooks.onReload?.({ trigger, at: this.lastReload.at, result: 'applied', durationMs: took(), hash: loaded.hash, changes, errors: [] });
-    this.#log.info(`reload applied (${trigger}): ${changes.length ? changes.join(', ') : 'no effective change (formatting or comments)'}`);
+    const generation = (this.#target.current as { number?: number }).number;
+    this.#log.info(`reload applied (${trigger}): ${changes.length ? changes.join(', ') : 'no effective change (formatting or comments)'}`, {
+      trigger, file: this.#file, hash: loaded.hash, changes, ...(generation !== undefined ? { generation } : {}),
+    });
     return { ok: true, applied: true, hash: loaded.hash, changes };
   }
 
-  #failed(trigger: string, errors: string[], at: string, started: number, hash?: string): ReloadResult {
+  #failed(trigger: string, errors: string[], at: string, started: number, hash?: string, where?: { file: string; line?: number; col?: number }): ReloadResult {
     this.lastReload = { ok: false, at, errors, trigger };
     this.#hooks.onResult?.(false);
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
     this.#hooks.onReload?.({ trigger, at, result: 'failed', durationMs, ...(hash ? { hash } : {}), changes: [], errors });
-    this.#log.error(`reload failed (${trigger}), keeping the running config:\n${errors.join('\n')}`);
+    // One line per event: the problems are joined in the text and listed in `errors`.
+    this.#log.error(`reload failed (${trigger}), keeping the running config: ${errors.join('; ')}`, { trigger, errors, ...(where ?? { file: this.#file }) });
     return { ok: false, errors };
   }
 }

@@ -48,8 +48,8 @@ async function getStatus(port: number): Promise<StatusDoc> {
 /** messageOf is the message of one log line (JSON from the test logger), or the raw line. */
 function messageOf(line: string): string {
   try {
-    const o = JSON.parse(line) as { message?: unknown };
-    return typeof o.message === 'string' ? o.message : line;
+    const o = JSON.parse(line) as { msg?: unknown };
+    return typeof o.msg === 'string' ? o.msg : line;
   } catch {
     return line;
   }
@@ -104,8 +104,16 @@ function adminPort(daemon: Daemon): number {
 
 /** checkReported waits for the "reload failed" log line (after index `from`) that carries the reason. */
 async function checkReported(logs: LogCapture, from: number, named: RegExp): Promise<void> {
-  const multiline = new RegExp(named.source, `${named.flags.replace('m', '')}m`); // the errors follow the first line
-  await waitFor(() => logs.lines.slice(from).map(messageOf).find((m) => m.startsWith('reload failed') && multiline.test(m)), {
+  // One line per event: the problems are in the line's `errors` field (and joined in its text).
+  const errorsOf = (line: string): string[] => {
+    try {
+      const e = (JSON.parse(line) as { errors?: unknown }).errors;
+      return Array.isArray(e) ? e.map(String) : [];
+    } catch {
+      return [];
+    }
+  };
+  await waitFor(() => logs.lines.slice(from).find((l) => messageOf(l).startsWith('reload failed') && errorsOf(l).some((e) => named.test(e))), {
     timeoutMs: 3000, what: `a "reload failed" log line matching ${named}`,
   });
 }

@@ -36,7 +36,7 @@ test('/status, /metrics and /healthz', async (t) => {
   const m = (await request(`${admin}/metrics`));
   assert.match(String(m.headers['content-type']), /text\/plain/);
   const after = parseProm(m.body);
-  const key = `yalb_requests_total{backend="${bs[0]!.url}",code="200"}`;
+  const key = `yalb_requests_total{backend="${bs[0]!.url}",code="200",source="backend"}`;
   assert.equal((after.get(key) ?? 0) - (before.get(key) ?? 0), 3);
   assert.equal(after.get(`yalb_backend_up{backend="${bs[0]!.url}"}`), 1);
   assert.ok(after.has('yalb_request_duration_seconds_count{code="200"}'));
@@ -90,7 +90,7 @@ test('access log in the combined format', async (t) => {
   const { url } = await startTestDaemon(t, yamlConfig([bs[0]!.url], `accessLog:\n  path: ${logPath}\n  format: combined\n`), { dir });
   await request(`${url}/x`, { headers: { 'user-agent': 'test-agent', referer: 'http://r/' } });
   const line = await waitFor(() => readFileSync(logPath, 'utf8').trim() || undefined, { what: 'a combined line' });
-  assert.match(line, /^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/x HTTP\/1\.1" 200 3 "http:\/\/r\/" "test-agent" backend=http:\/\/127\.0\.0\.1:\d+ attempts=1 duration_ms=[\d.]+$/);
+  assert.match(line, /^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/x HTTP\/1\.1" 200 3 "http:\/\/r\/" "test-agent" backend=http:\/\/127\.0\.0\.1:\d+ attempts=1 duration_ms=[\d.]+ request_id=[0-9a-f]+-\w+$/);
 });
 
 test('/healthz answers 503 while the daemon drains', async (t) => {

@@ -96,7 +96,7 @@ test('an applied reload logs one diff line (issue 3)', async (t) => {
   saveInPlace(file, lbYaml([b2!.url], { strategy: 'least-connections' }));
   await waitForBackend(url, 'b2', SERVE_MS);
   const line = await waitForLog(logs.lines, 'reload applied');
-  const message = (JSON.parse(line) as { message: string }).message;
+  const message = (JSON.parse(line) as { msg: string }).msg;
   assert.match(message, /^reload applied \([^)]*lb\.yaml[^)]*\): /);
   assert.equal(message.replace(/^reload applied \([^)]*\): /, ''),
     `+1 backend (${b2!.url}), -1 backend (${b1!.url}), strategy round-robin → least-connections`);

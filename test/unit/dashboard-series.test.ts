@@ -33,7 +33,7 @@ function tally(codes: Record<number, number>, retries = 0) {
       counts[1] = count; // (1 ms, 5 ms]
       return { code: Number(code), counts, sum: 0, count };
     }),
-    retries: [['connect', 'granted', retries] as [string, string, number], ['connect', 'refused', 99] as [string, string, number]],
+    retries: [['http://a:1', 'connect', 'granted', retries] as [string, string, string, number], ['http://a:1', 'connect', 'refused', 99] as [string, string, string, number]],
   };
 }
 

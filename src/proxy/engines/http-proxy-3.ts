@@ -93,6 +93,8 @@ class Attempt {
   timedOut: 'response' | 'idle' | undefined = undefined;
   /** backendCut: the backend's response ended before it was complete (not the client's doing). */
   backendCut = false;
+  /** bytes counts the response body bytes relayed to the client. */
+  bytes = 0;
   #timer: NodeJS.Timeout | undefined = undefined;
 
   constructor(live: Map<IncomingMessage, Attempt>, req: IncomingMessage, res: ServerResponse, opts: ForwardOptions, bodyless: boolean, release: () => void, resolve: (o: AttemptOutcome) => void) {
@@ -175,6 +177,7 @@ class Attempt {
     proxyRes.on('close', () => {
       if (!proxyRes.complete) this.#cut();
     });
+    proxyRes.on('data', (c: Buffer) => { this.bytes += c.length; });
   }
 
   /** #cut destroys the client's connection because the backend's response broke off. */
@@ -190,7 +193,7 @@ class Attempt {
     // headers would otherwise look like a pre-response reset and be replayed).
     if (this.proxyRes) {
       if (!this.res.destroyed && !this.res.writableFinished) this.#cut();
-      return this.settle({ kind: 'response', status: this.proxyRes.statusCode ?? 0, complete: false });
+      return this.settle({ kind: 'response', status: this.proxyRes.statusCode ?? 0, complete: false, bytes: this.bytes });
     }
     if (this.res.destroyed || this.req.socket.destroyed) return this.settle({ kind: 'client-abort' });
     if (this.timedOut) return this.settle({ kind: 'timeout', phase: this.timedOut });
@@ -202,8 +205,7 @@ class Attempt {
     if (this.settled) return;
     const pr = this.proxyRes;
     if (pr && (this.res.writableFinished || this.backendCut)) {
-      const length = Number(pr.headers['content-length'] ?? Number.NaN);
-      this.settle({ kind: 'response', status: pr.statusCode ?? 0, complete: pr.complete && this.res.writableFinished, length: Number.isFinite(length) ? length : undefined });
+      this.settle({ kind: 'response', status: pr.statusCode ?? 0, complete: pr.complete && this.res.writableFinished, bytes: this.bytes });
     } else {
       // Closed before the response was finished, and not by the backend: the client went away.
       this.settle({ kind: 'client-abort' });

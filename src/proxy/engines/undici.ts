@@ -45,6 +45,8 @@ class UndiciAttempt {
   #status = 0;
   /** length is the Content-Length the backend declared (shapeRawResponseHeaders notes it). */
   length: number | undefined;
+  /** #bytes counts the body bytes written to the client. */
+  #bytes = 0;
   #settled = false;
   readonly #onResClose = () => this.#resClosed();
   readonly #onDrain = () => this.#resume();
@@ -99,6 +101,7 @@ class UndiciAttempt {
 
   onData(chunk: Buffer): boolean {
     if (this.#settled) return true;
+    this.#bytes += chunk.length;
     if (this.#res.write(chunk)) return true;
     this.#res.once('drain', this.#onDrain);
     return false;
@@ -108,7 +111,7 @@ class UndiciAttempt {
     if (this.#settled) return;
     this.#res.off('close', this.#onResClose);
     this.#res.end();
-    this.#settle({ kind: 'response', status: this.#status, complete: true, length: this.length });
+    this.#settle({ kind: 'response', status: this.#status, complete: true, bytes: this.#bytes });
   }
 
   onError(err: ErrorWithCode): void {
@@ -118,7 +121,7 @@ class UndiciAttempt {
       // The answer has started: it can never be retried; close the client's
       // connection rather than leave it hanging or end it as if complete.
       res.destroy();
-      this.#settle({ kind: 'response', status: this.#status, complete: false });
+      this.#settle({ kind: 'response', status: this.#status, complete: false, bytes: this.#bytes });
       return;
     }
     if (res.destroyed || res.req.socket.destroyed) return this.#settle({ kind: 'client-abort' });

@@ -1,0 +1,41 @@
+/**
+ * X-Request-Id: kept when the client sent a valid one, made when absent or
+ * invalid, and sent to the backend (the access log records it). Made ids
+ * are a per-process random prefix and a counter (base 36): unique across
+ * the workers and restarts of a daemon, at the cost of a string
+ * concatenation, where crypto.randomUUID() would cost a random draw per
+ * request. Envoy and Traefik pass a client's id through the same way.
+ * Cost measured (examples/bench/cpu-per-request.ts, busy 2-core machine,
+ * 21 interleaved rounds, engine undici): 96 vs 88 µs CPU per request with
+ * and without this step; undici's handling of one more header is 0.4 µs of
+ * it (measured alone), the rest is not yet explained: re-measure quietly.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+/** VALID_ID: 1–200 visible ASCII characters (no space, no control, no quote or backslash that a log would escape). */
+const VALID_ID = /^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/;
+
+/** RequestIds makes and checks X-Request-Id values for one process. */
+export class RequestIds {
+  readonly #prefix: string;
+  #next = 0;
+
+  constructor(prefix = randomBytes(6).toString('hex')) {
+    this.#prefix = `${prefix}-`;
+  }
+
+  /** next returns a new id: the prefix and a counter. */
+  next(): string {
+    return this.#prefix + (this.#next++).toString(36);
+  }
+
+  /** apply keeps a valid X-Request-Id of the client's, else sets a new one; returns the id. */
+  apply(req: IncomingMessage): string {
+    const have = req.headers['x-request-id'];
+    if (typeof have === 'string' && VALID_ID.test(have)) return have;
+    const id = this.next();
+    req.headers['x-request-id'] = id;
+    return id;
+  }
+}
