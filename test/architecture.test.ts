@@ -24,13 +24,15 @@ const ALLOWED: Record<string, string[]> = {
   config: ['errors', 'config'],
   pool: ['errors', 'config', 'pool'],
   health: ['pool', 'config', 'errors', 'log', 'health'],
-  proxy: ['pool', 'config', 'errors', 'log', 'proxy'],
+  proxy: ['pool', 'config', 'errors', 'log', 'proxy', 'routes'],
+  // routes: the compiled routes: (issue 15), generic over what a route leads to.
+  routes: ['routes'],
   // The generation lifecycle (reload/generation.ts) builds probes and binds
   // listeners, so reload reaches health and the proxy's seams (see PROXY_SEAMS).
-  reload: ['config', 'pool', 'errors', 'log', 'reload', 'health', 'proxy'],
+  reload: ['config', 'pool', 'errors', 'log', 'reload', 'health', 'proxy', 'routes'],
   admin: ['pool', 'errors', 'log', 'admin'],
   log: ['log'],
-  daemon: ['errors', 'config', 'pool', 'health', 'proxy', 'reload', 'admin', 'log', 'daemon', 'version'],
+  daemon: ['errors', 'config', 'pool', 'health', 'proxy', 'reload', 'admin', 'log', 'daemon', 'version', 'routes'],
   cli: ['daemon', 'config', 'errors', 'cli', 'version'],
   index: ['daemon', 'config', 'log', 'errors'],
 };
