@@ -91,7 +91,26 @@ export interface StatusDocument {
   workers: WorkerDoc[];
   /** queue: requests waiting for a full pool now (summed over workers), the size allowed, and those turned away. */
   queue: QueueDoc & { size: number };
+  /** backends: every distinct backend, one entry per URL (in every pool that lists it: one state). */
   backends: BackendDoc[];
+  /** pools: each pool with its strategy and backends (weights are the pool's); one entry, "default", without pools:. */
+  pools: PoolDoc[];
+  /** routes: routes: of lb.yaml, in order (empty without routes:: every request goes to the one pool). */
+  routes: RouteDoc[];
+}
+
+/** PoolDoc is one pool in /status (routes, issue 15). */
+export interface PoolDoc {
+  name: string;
+  strategy: string;
+  panic: boolean;
+  backends: BackendDoc[];
+}
+
+/** RouteDoc is one route in /status: its match (null = the default route) and its pool. */
+export interface RouteDoc {
+  match: { host?: string | undefined; pathPrefix?: string | undefined; stripPrefix: boolean } | null;
+  pool: string;
 }
 
 /** StatusParts are the facts the daemon hands over to build the document. */
@@ -111,6 +130,11 @@ export interface StatusParts {
   inFlight: number;
   retryBudget: { ratio: number; retriesInFlight: number; refused: number };
   pool: Pool;
+  /** pools: every pool, in order (default: [pool]). */
+  pools?: readonly Pool[];
+  /** backends: every distinct backend (default: pool's). */
+  backends?: readonly Backend[];
+  routes?: RouteDoc[];
   /** workers: every serving process's report (with one process: this one's). */
   workers: WorkerReport[];
   /** clustered: the backends' traffic counters are the workers' sums, not this process's. */
@@ -155,7 +179,8 @@ function backendDoc(b: Backend, summed: Map<string, Traffic> | undefined): Backe
 
 /** statusDocument builds /status; it refreshes the pool first so ejections whose time is over show as ended. */
 export function statusDocument(p: StatusParts): StatusDocument {
-  p.pool.refresh();
+  const pools = p.pools ?? [p.pool];
+  for (const pool of pools) pool.refresh();
   const summed = p.clustered ? sumTraffic(p.workers) : undefined;
   return {
     version: p.version,
@@ -169,7 +194,7 @@ export function statusDocument(p: StatusParts): StatusDocument {
     strategy: p.strategy,
     engine: p.engine,
     draining: p.draining,
-    panic: p.pool.panic,
+    panic: pools.some((x) => x.panic),
     inFlight: p.inFlight,
     retryBudget: p.retryBudget,
     workers: p.workers.map((w) => ({
@@ -181,6 +206,8 @@ export function statusDocument(p: StatusParts): StatusDocument {
       full: p.workers.reduce((n, w) => n + w.queue.full, 0),
       timedOut: p.workers.reduce((n, w) => n + w.queue.timedOut, 0),
     },
-    backends: p.pool.backends.map((b) => backendDoc(b, summed)),
+    backends: (p.backends ?? p.pool.backends).map((b) => backendDoc(b, summed)),
+    pools: pools.map((x) => ({ name: x.name, strategy: x.description.strategy, panic: x.panic, backends: x.backends.map((b) => backendDoc(b, summed)) })),
+    routes: p.routes ?? [],
   };
 }

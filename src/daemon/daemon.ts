@@ -20,6 +20,7 @@ import type { LbConfig } from '../config/schema.js';
 import { closeLogger, createLogger, type Logger } from '../log/logger.js';
 import { ReopenableFile } from '../log/reopenable-file.js';
 import { describeTransition } from '../pool/health-state.js';
+import type { Pool } from '../pool/pool.js';
 import { BackendRegistry } from '../pool/registry.js';
 import { Engines } from '../proxy/engine.js';
 import { newViaToken, ProxyHandler, type RequestRecord } from '../proxy/handle-request.js';
@@ -46,7 +47,14 @@ export function workerCountOf(cfg: LbConfig): number {
 
 /** generationMessage is a committed generation as a worker receives it. */
 function generationMessage(g: Generation): GenerationMessage {
-  return { t: 'generation', number: g.number, hash: g.hash, config: g.config, states: g.pool.backends.map((b) => b.state.snapshot()) };
+  return { t: 'generation', number: g.number, hash: g.hash, config: g.config, states: g.backends.map((b) => b.state.snapshot()) };
+}
+
+/** poolOf is the pool named `name` when it lists `url`, else the first pool that does (a reload moved it). */
+function poolOf(g: Generation, name: string, url: string): Pool | undefined {
+  const named = g.poolNamed(name);
+  if (named?.backend(url)) return named;
+  return g.pools.find((r) => r.pool.backend(url))?.pool;
 }
 
 /** Daemon is a running yalb: proxy listener, health checks, reload, admin API. */
@@ -95,7 +103,10 @@ export class Daemon {
     this.metrics = new Metrics({
       backends: () => {
         const summed = this.#workers ? sumTraffic(this.#reports) : undefined;
-        return gens.current.pool.backends.map((b) => ({ url: b.url, up: b.available, inFlight: summed ? (summed.get(b.url)?.inFlight ?? 0) : b.traffic.inFlight }));
+        // One series per pool and backend (a URL in two pools shows in both, with its one state).
+        return gens.current.pools.flatMap((r) => r.pool.backends.map((b) => ({
+          pool: r.pool.name, url: b.url, up: b.available, inFlight: summed ? (summed.get(b.url)?.inFlight ?? 0) : b.traffic.inFlight,
+        })));
       },
       // (read once while Metrics registers, before the handler exists)
       queue: () => {
@@ -181,7 +192,7 @@ export class Daemon {
       if (clustered) {
         const workers = d.#startWorkers(workerCountOf(cfg));
         relay = (url) => {
-          const b = d.#gens.current.pool.backend(url);
+          const b = d.#gens.current.backend(url);
           if (b) workers.broadcastStates([b.state.snapshot()]);
         };
         await workers.start();
@@ -210,7 +221,10 @@ export class Daemon {
       throw err;
     }
     const serving = d.#workers ? `, ${d.#workers.size} workers` : '';
-    log.info(`yalb ${VERSION} listening on ${formatListen({ host: cfg.listen.host, port: d.address.port })}, ${cfg.backends.length} backends, strategy ${cfg.strategy}, ${gens.current.pool.availableCount()} up${serving}`);
+    const g = gens.current;
+    const up = g.backends.reduce((n, b) => (b.available ? n + 1 : n), 0);
+    const what = g.routes ? `${g.pools.length} pools, ${g.routes.size} routes, ${g.backends.length} backends` : `${g.backends.length} backends, strategy ${g.pool.description.strategy}`;
+    log.info(`yalb ${VERSION} listening on ${formatListen({ host: cfg.listen.host, port: d.address.port })}, ${what}, ${up} up${serving}`);
     return d;
   }
 
@@ -219,7 +233,7 @@ export class Daemon {
     const gens = this.#gens;
     // A passive result may change what workers must know without a transition (a failure count starting or ending, probation ending).
     const relayIfChanged = (url: string, fn: () => void) => {
-      const b = gens.current.pool.backend(url);
+      const b = gens.current.backend(url);
       if (!b) return;
       const before = `${b.state.consecutiveFailures > 0} ${b.state.ejections} ${b.state.health} ${b.state.ejectedUntil}`;
       fn();
@@ -232,13 +246,16 @@ export class Daemon {
       log: this.log,
       listener: this.#opts.listener,
       generation: () => generationMessage(gens.current),
-      outcome: (url, ok, reason) => relayIfChanged(url, () => {
-        const b = gens.current.pool.backend(url);
-        if (b) gens.current.pool.reportOutcome(b, ok, reason);
+      // The worker's pool decides whose passive rules apply; a pool gone since (a reload) hands over to any pool of the URL.
+      outcome: (url, ok, reason, pool) => relayIfChanged(url, () => {
+        const p = poolOf(gens.current, pool, url);
+        const b = p?.backend(url);
+        if (b) p?.reportOutcome(b, ok, reason);
       }),
-      markDown: (url, reason) => relayIfChanged(url, () => {
-        const b = gens.current.pool.backend(url);
-        if (b) gens.current.pool.markDown(b, reason);
+      markDown: (url, reason, pool) => relayIfChanged(url, () => {
+        const p = poolOf(gens.current, pool, url);
+        const b = p?.backend(url);
+        if (b) p?.markDown(b, reason);
       }),
     });
     return this.#workers;
@@ -298,12 +315,15 @@ export class Daemon {
       generation: g.number,
       lastReload: this.reloader.lastReload,
       listen: formatListen({ host: g.config.listen.host, port: this.address?.port ?? g.config.listen.port }),
-      strategy: g.config.strategy,
+      strategy: g.pool.description.strategy,
       engine: g.engine.name,
       draining: this.#stopping,
       inFlight: this.#workers ? this.#reports.reduce((n, r) => n + r.inFlight, 0) : this.#handler.inFlight,
       retryBudget: { ratio: this.#budget.ratio, retriesInFlight: this.#budget.retriesInFlight, refused: this.#budget.refused },
       pool: g.pool,
+      pools: g.pools.map((r) => r.pool),
+      backends: g.backends,
+      routes: (g.config.routes ?? []).map((r) => ({ match: r.match ?? null, pool: r.pool })),
       clustered: this.#workers !== undefined,
       queueSize: g.config.queue.size,
       workers: this.#workers ? this.#reports : [{
