@@ -1,0 +1,169 @@
+/**
+ * Routes (issue 15): several pools behind one listener, chosen by host and
+ * path: exact and wildcard hosts, path prefixes with and without strip,
+ * order and the default route, 404 without one; each pool balances with
+ * its own strategy; a backend URL in two pools has one health state; /status
+ * shows the pools and routes, /metrics the pool label.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startBackends } from '../helpers/backend.js';
+import { request, startTestDaemon } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/wait.js';
+
+const get = (url: string, path: string, host?: string) => request(`${url}${path}`, host ? { headers: { host } } : {});
+
+test('host, wildcard host, path prefix with and without strip, order and default', async (t) => {
+  const [web, api, admin, shop] = await startBackends(t, 4);
+  const { url } = await startTestDaemon(t, `listen: 127.0.0.1:0
+backends:
+  - url: ${web!.url}
+pools:
+  api:
+    backends: [ { url: "${api!.url}" } ]
+  admin:
+    backends: [ { url: "${admin!.url}" } ]
+  shop:
+    backends: [ { url: "${shop!.url}" } ]
+routes:
+  - match: { pathPrefix: /api/, stripPrefix: true }
+    pool: api
+  - match: { host: api.example.com }
+    pool: api
+  - match: { host: "*.shop.example.com" }
+    pool: shop
+  - match: { pathPrefix: /admin/ }
+    pool: admin
+  - pool: default
+`);
+  const cases: Array<[path: string, host: string | undefined, backend: string, seenPath: string]> = [
+    ['/api/users?id=7', 'www.example.com', 'b2', '/users?id=7'],
+    ['/api/', undefined, 'b2', '/'],
+    ['/users', 'API.example.com:3030', 'b2', '/users'],
+    ['/x', 'eu.shop.example.com', 'b4', '/x'],
+    ['/x', 'shop.example.com', 'b1', '/x'],
+    ['/x', 'a.eu.shop.example.com', 'b1', '/x'],
+    ['/admin/panel', 'eu.shop.example.com', 'b4', '/admin/panel'],
+    ['/admin/panel', 'www.example.com', 'b3', '/admin/panel'],
+    ['/api/v1', 'eu.shop.example.com', 'b2', '/v1'],
+    ['/', undefined, 'b1', '/'],
+  ];
+  for (const [path, host, backend, seenPath] of cases) {
+    const r = await get(url, path, host);
+    assert.equal(r.status, 200, `${host} ${path}`);
+    assert.equal(r.headers['x-backend'], backend, `${host} ${path}`);
+    const all = [web!, api!, admin!, shop!];
+    const b = all.find((x) => x.name === backend)!;
+    const seen = b.seen[b.seen.length - 1]!;
+    assert.equal(seen.url, seenPath, `${host} ${path} reached the backend as`);
+    if (path.startsWith('/api/') && host !== 'API.example.com:3030') assert.equal(seen.headers['x-forwarded-prefix'], '/api');
+  }
+});
+
+test('no match and no default route → 404 YALB_ERR_NO_ROUTE with a clear body', async (t) => {
+  const [web, api] = await startBackends(t, 2);
+  const { url } = await startTestDaemon(t, `listen: 127.0.0.1:0
+pools:
+  web:
+    backends: [ { url: "${web!.url}" } ]
+  api:
+    backends: [ { url: "${api!.url}" } ]
+routes:
+  - match: { host: www.example.com }
+    pool: web
+  - match: { pathPrefix: /api/ }
+    pool: api
+`);
+  assert.equal((await get(url, '/', 'www.example.com')).headers['x-backend'], 'b1');
+  assert.equal((await get(url, '/api/x', 'other.example.com')).headers['x-backend'], 'b2');
+  const r = await get(url, '/', 'other.example.com');
+  assert.equal(r.status, 404);
+  assert.equal(r.headers['x-yalb-error'], 'YALB_ERR_NO_ROUTE');
+  assert.match(r.body, /^404 no route matches this host and path/);
+  assert.equal(web!.hits + api!.hits, 2, 'the 404 reached no backend');
+});
+
+test('each pool balances with its own strategy and its own sticky cookie', async (t) => {
+  const [w1, w2, a1, a2] = await startBackends(t, 4);
+  const { url } = await startTestDaemon(t, `listen: 127.0.0.1:0
+strategy: round-robin
+sticky: { cookie: s }
+pools:
+  web:
+    backends: [ { url: "${w1!.url}" }, { url: "${w2!.url}" } ]
+  api:
+    strategy: hash
+    hashKey: header:X-User
+    backends: [ { url: "${a1!.url}" }, { url: "${a2!.url}" } ]
+routes:
+  - match: { pathPrefix: /api/ }
+    pool: api
+  - pool: web
+`);
+  // web: round robin alternates (no cookie sent back).
+  const web = [];
+  for (let i = 0; i < 4; i++) web.push((await get(url, '/')).headers['x-backend']);
+  assert.deepEqual(new Set(web), new Set(['b1', 'b2']));
+  assert.notEqual(web[0], web[1]);
+  // api: the same X-User always lands on the same backend; several users spread.
+  const seen = new Map<string, Set<string>>();
+  for (let u = 0; u < 12; u++) {
+    for (let k = 0; k < 3; k++) {
+      const r = await request(`${url}/api/x`, { headers: { 'x-user': `user-${u}` } });
+      const s = seen.get(`user-${u}`) ?? new Set();
+      s.add(String(r.headers['x-backend']));
+      seen.set(`user-${u}`, s);
+      if (k === 0) assert.match(String(r.headers['set-cookie']), /^s-api=/, 'the inherited cookie carries the pool name');
+    }
+  }
+  for (const [u, s] of seen) assert.equal(s.size, 1, `${u} stays on one backend`);
+  assert.equal(new Set([...seen.values()].map((s) => [...s][0])).size, 2, 'users spread over both api backends');
+  const r = await get(url, '/');
+  assert.match(String(r.headers['set-cookie']), /^s-web=/);
+});
+
+test('one backend URL in two pools: one health state, probed once; /status and /metrics per pool', async (t) => {
+  const [shared, only] = await startBackends(t, 2);
+  const { daemon, url } = await startTestDaemon(t, `listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+healthCheck: { interval: 200ms, timeout: 100ms, path: /health, rise: 1, fall: 1 }
+pools:
+  web:
+    strategy: least-connections
+    backends: [ { url: "${shared!.url}" }, { url: "${only!.url}", weight: 2 } ]
+  api:
+    backends: [ { url: "${shared!.url}", weight: 5 } ]
+routes:
+  - match: { pathPrefix: /api/ }
+    pool: api
+  - pool: web
+`);
+  const web = daemon.current.poolNamed('web')!;
+  const api = daemon.current.poolNamed('api')!;
+  assert.equal(web.backend(shared!.url)!.state, api.backend(shared!.url)!.state, 'one state object for the URL');
+  // Probes: the shared URL is probed by one scheduler only (as often as the other backend, not twice as often).
+  const probes = (b: typeof shared) => b!.seen.filter((s) => s.url === '/health').length;
+  await waitFor(() => probes(only) >= 6, { timeoutMs: 10_000 });
+  const ratio = probes(shared) / probes(only);
+  assert.ok(ratio < 1.6, `shared backend probed ${probes(shared)} times vs ${probes(only)}: once per interval, not once per pool`);
+  // Down in one pool is down in the other.
+  shared!.behaviour = { kind: 'status', status: 500 };
+  await waitFor(() => !api.backend(shared!.url)!.available, { timeoutMs: 5000 });
+  assert.equal(web.backend(shared!.url)!.available, false);
+  assert.equal((await get(url, '/api/x')).status, 503, 'the api pool has no backend left');
+  assert.equal((await get(url, '/')).headers['x-backend'], 'b2');
+  shared!.behaviour = { kind: 'ok' };
+  await waitFor(() => api.backend(shared!.url)!.available, { timeoutMs: 5000 });
+
+  const admin = `http://127.0.0.1:${daemon.adminAddress!.port}`;
+  const status = JSON.parse((await request(`${admin}/status`)).body);
+  assert.equal(status.backends.length, 2, 'top-level backends: one entry per URL');
+  assert.deepEqual(status.pools.map((p: { name: string; strategy: string; backends: Array<{ url: string; weight: number }> }) => [p.name, p.strategy, p.backends.map((b) => `${b.url} ${b.weight}`)]), [
+    ['web', 'least-connections', [`${shared!.url} 1`, `${only!.url} 2`]],
+    ['api', 'round-robin', [`${shared!.url} 5`]],
+  ]);
+  assert.deepEqual(status.routes, [{ match: { pathPrefix: '/api/', stripPrefix: false }, pool: 'api' }, { match: null, pool: 'web' }]);
+  const metrics = (await request(`${admin}/metrics`)).body;
+  assert.match(metrics, new RegExp(`yalb_backend_up\\{backend="${shared!.url}",pool="web"\\} 1`));
+  assert.match(metrics, new RegExp(`yalb_backend_up\\{backend="${shared!.url}",pool="api"\\} 1`));
+});
