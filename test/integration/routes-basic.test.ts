@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { poolTables } from '../../src/cli/commands/status.js';
 import { startBackends } from '../helpers/backend.js';
 import { request, startTestDaemon } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/wait.js';
@@ -163,6 +164,9 @@ routes:
     ['api', 'round-robin', [`${shared!.url} 5`]],
   ]);
   assert.deepEqual(status.routes, [{ match: { pathPrefix: '/api/', stripPrefix: false }, pool: 'api' }, { match: null, pool: 'web' }]);
+  const tables = poolTables(status);
+  assert.match(tables, /^ROUTE +HOST +PATH PREFIX +STRIP +POOL\n0 +\* +\/api\/ +- +api\n1 +\* +\* +- +web\n/);
+  assert.match(tables, /\npool web \(strategy least-connections\)\nBACKEND .*\n.*\n.*\n\npool api \(strategy round-robin\)\nBACKEND/);
   const metrics = (await request(`${admin}/metrics`)).body;
   assert.match(metrics, new RegExp(`yalb_backend_up\\{backend="${shared!.url}",pool="web"\\} 1`));
   assert.match(metrics, new RegExp(`yalb_backend_up\\{backend="${shared!.url}",pool="api"\\} 1`));

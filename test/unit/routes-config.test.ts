@@ -127,3 +127,13 @@ routes:
     assert.equal(c2.routes?.[0]?.match?.host, 'api.example.com');
   });
 });
+
+describe('examples/two-services/lb.yaml', () => {
+  it('validates, with two pools and three routes', async () => {
+    const { loadConfig } = await import('../../src/config/load.js');
+    const r = await loadConfig(new URL('../../examples/two-services/lb.yaml', import.meta.url).pathname);
+    assert.ok(r.ok, r.ok ? '' : r.issues.map(formatIssue).join('\n'));
+    assert.deepEqual(resolvePools(r.config).map((p) => `${p.name} ${p.strategy} ${p.sticky?.cookie}`), ['web round-robin yalb_sticky-web', 'api least-connections yalb_sticky-api']);
+    assert.equal(r.config.routes?.length, 3);
+  });
+});

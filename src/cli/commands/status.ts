@@ -12,7 +12,8 @@ import type { CommandIo } from '../io.js';
 export const usage = `Usage: yalb status [-c FILE] [--json]
 
 Show the running daemon's pool: each backend with its state and reason,
-weight, requests in flight, requests, failures and last probe. Reads the
+weight, requests in flight, requests, failures and last probe. With several
+pools (pools: and routes:), the routes and one table per pool. Reads the
 admin API at admin.listen from the config file.
 
 Options:
@@ -89,11 +90,32 @@ export async function runStatus(args: string[], io: CommandIo): Promise<number> 
   const reload = s.lastReload ? `${s.lastReload.ok ? 'ok' : 'FAILED'} at ${s.lastReload.at}` : 'none since start';
   io.out(`yalb ${s.version}, pid ${s.pid}, up ${s.uptimeSeconds}s, listening on ${s.listen}, strategy ${s.strategy}, generation ${s.generation}, last reload: ${reload}`);
   if (s.lastReload && !s.lastReload.ok) for (const e of s.lastReload.errors) io.out(`  ${e}`);
-  const rows = [['BACKEND', 'STATE', 'REASON', 'WEIGHT', 'IN FLIGHT', 'REQUESTS', 'FAILURES', 'LAST PROBE']];
-  for (const b of s.backends) {
-    rows.push([b.url, b.state, b.reason, String(b.weight), String(b.inFlight), String(b.requests), String(b.failures),
-      b.lastProbe ? `${b.lastProbe.ok ? 'ok' : b.lastProbe.reason} ${b.lastProbe.at}` : '-']);
-  }
-  io.out(table(rows));
+  io.out(poolTables(s));
   return 0;
+}
+
+/**
+ * poolTables renders the backends: one table, as before, for one pool
+ * without routes:; with several pools (routes, issue 15) the routes, then
+ * one table per pool under its name and strategy.
+ */
+export function poolTables(s: StatusDocument): string {
+  const backendTable = (backends: StatusDocument['backends']) => {
+    const rows = [['BACKEND', 'STATE', 'REASON', 'WEIGHT', 'IN FLIGHT', 'REQUESTS', 'FAILURES', 'LAST PROBE']];
+    for (const b of backends) {
+      rows.push([b.url, b.state, b.reason, String(b.weight), String(b.inFlight), String(b.requests), String(b.failures),
+        b.lastProbe ? `${b.lastProbe.ok ? 'ok' : b.lastProbe.reason} ${b.lastProbe.at}` : '-']);
+    }
+    return table(rows);
+  };
+  const pools = s.pools ?? [];
+  if (pools.length <= 1 && (s.routes ?? []).length === 0) return backendTable(s.backends);
+  const out: string[] = [];
+  if (s.routes?.length) {
+    const rows = [['ROUTE', 'HOST', 'PATH PREFIX', 'STRIP', 'POOL']];
+    s.routes.forEach((r, i) => rows.push([String(i), r.match?.host ?? '*', r.match?.pathPrefix ?? '*', r.match?.stripPrefix ? 'yes' : '-', r.pool]));
+    out.push(table(rows));
+  }
+  for (const p of pools) out.push(`\npool ${p.name} (strategy ${p.strategy}${p.panic ? ', PANIC MODE' : ''})\n${backendTable(p.backends)}`);
+  return out.join('\n');
 }
