@@ -15,22 +15,22 @@ const MS = Number(process.env.MS ?? 200);
 interface Case { name: string; rules: RouteRule<number>[]; requests: Array<[host: string, url: string]> }
 
 function hosts(n: number): Case {
-  const rules = Array.from({ length: n - 1 }, (_, i) => ({ host: `svc${i}.example.com`, target: i }));
-  rules.push({ target: n - 1 } as RouteRule<number>);
+  const rules: RouteRule<number>[] = Array.from({ length: n - 1 }, (_, i) => ({ host: `svc${i}.example.com`, target: i }));
+  rules.push({ target: n - 1 });
   const requests = Array.from({ length: 64 }, (_, i): [string, string] => [`svc${(i * 7) % (n - 1)}.example.com:3030`, '/users/42']);
   return { name: `${n} exact hosts (+ default), Host with port`, rules, requests };
 }
 
 function wildcards(n: number): Case {
-  const rules = Array.from({ length: n - 1 }, (_, i) => ({ host: `*.t${i}.example.com`, target: i }));
-  rules.push({ target: n - 1 } as RouteRule<number>);
+  const rules: RouteRule<number>[] = Array.from({ length: n - 1 }, (_, i) => ({ host: `*.t${i}.example.com`, target: i }));
+  rules.push({ target: n - 1 });
   const requests = Array.from({ length: 64 }, (_, i): [string, string] => [`a${i}.t${(i * 7) % (n - 1)}.example.com`, '/']);
   return { name: `${n} wildcard hosts (+ default)`, rules, requests };
 }
 
 function prefixes(n: number, which: 'last' | 'spread'): Case {
-  const rules = Array.from({ length: n - 1 }, (_, i) => ({ pathPrefix: `/api${i}/`, stripPrefix: true, target: i }));
-  rules.push({ target: n - 1 } as RouteRule<number>);
+  const rules: RouteRule<number>[] = Array.from({ length: n - 1 }, (_, i) => ({ pathPrefix: `/api${i}/`, stripPrefix: true, target: i }));
+  rules.push({ target: n - 1 });
   const requests = Array.from({ length: 64 }, (_, i): [string, string] => ['www.example.com', which === 'last' ? `/static/app${i}.js` : `/api${(i * 7) % (n - 1)}/users`]);
   return { name: `${n} path prefixes (+ default), ${which === 'last' ? 'every request falls through to the default (worst case)' : 'requests spread over the prefixes'}`, rules, requests };
 }
