@@ -83,6 +83,12 @@ describe('routes validation: each mistake at its line:col', () => {
     assert.deepEqual(p, ['lb.yaml:5:24: pools.api.backends.0.url: backend http://127.0.0.1:3031 is also in pool "web" with other healthCheck settings; one backend has one health state: give both pools the same healthCheck']);
   });
 
+  it('an unquoted wildcard host (a YAML alias) is reported where it is, with the fix', () => {
+    const p = problems(`pools:\n  a:\n    backends: [ { url: "http://127.0.0.1:1" } ]\nroutes:\n  - match:\n      host: *.example.com\n    pool: a\n`);
+    assert.equal(p.length, 1);
+    assert.match(p[0]!, /^lb\.yaml:6:13: YAML: Unresolved alias .*a wildcard host must be quoted: "\*\.example\.com"\)$/);
+  });
+
   it('no backends and no pools is still "missing required key backends" at 1:1', () => {
     assert.deepEqual(problems('listen: 127.0.0.1:0\n'), ['lb.yaml:1:1: missing required key "backends"']);
   });
