@@ -167,6 +167,8 @@ export class ProxyHandler {
     const budget = this.#d.budget;
     this.inFlight++;
     budget.requestsInFlight++;
+    // stripPrefix (routes) rewrites req.url for the backend; the access log shows what the client sent.
+    const target = req.url;
     let record: RequestRecord;
     try {
       record = await this.#run(req, res, route);
@@ -178,6 +180,7 @@ export class ProxyHandler {
       this.inFlight--;
       this.served++;
       budget.requestsInFlight--;
+      req.url = target;
     }
     record.durationMs = performance.now() - started;
     this.#d.observer.requestEnded(record);

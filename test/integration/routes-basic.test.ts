@@ -6,17 +6,22 @@
  * shows the pools and routes, /metrics the pool label.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { poolTables } from '../../src/cli/commands/status.js';
 import { startBackends } from '../helpers/backend.js';
-import { request, startTestDaemon } from '../helpers/daemon.js';
+import { request, startTestDaemon, tempDir } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/wait.js';
 
 const get = (url: string, path: string, host?: string) => request(`${url}${path}`, host ? { headers: { host } } : {});
 
 test('host, wildcard host, path prefix with and without strip, order and default', async (t) => {
   const [web, api, admin, shop] = await startBackends(t, 4);
+  const dir = tempDir(t);
+  const accessLog = path.join(dir, 'access.log');
   const { url } = await startTestDaemon(t, `listen: 127.0.0.1:0
+accessLog: { path: ${accessLog}, format: json }
 backends:
   - url: ${web!.url}
 pools:
@@ -49,16 +54,22 @@ routes:
     ['/api/v1', 'eu.shop.example.com', 'b2', '/v1'],
     ['/', undefined, 'b1', '/'],
   ];
-  for (const [path, host, backend, seenPath] of cases) {
-    const r = await get(url, path, host);
-    assert.equal(r.status, 200, `${host} ${path}`);
-    assert.equal(r.headers['x-backend'], backend, `${host} ${path}`);
+  for (const [target, host, backend, seenPath] of cases) {
+    const r = await get(url, target, host);
+    assert.equal(r.status, 200, `${host} ${target}`);
+    assert.equal(r.headers['x-backend'], backend, `${host} ${target}`);
     const all = [web!, api!, admin!, shop!];
     const b = all.find((x) => x.name === backend)!;
     const seen = b.seen[b.seen.length - 1]!;
-    assert.equal(seen.url, seenPath, `${host} ${path} reached the backend as`);
-    if (path.startsWith('/api/') && host !== 'API.example.com:3030') assert.equal(seen.headers['x-forwarded-prefix'], '/api');
+    assert.equal(seen.url, seenPath, `${host} ${target} reached the backend as`);
+    if (target.startsWith('/api/') && host !== 'API.example.com:3030') assert.equal(seen.headers['x-forwarded-prefix'], '/api');
   }
+  // The access log shows the target the client sent, not the stripped one.
+  const lines = await waitFor(() => {
+    const text = existsSync(accessLog) ? readFileSync(accessLog, 'utf8') : '';
+    return text.split('\n').filter(Boolean).length >= cases.length ? text : undefined;
+  }, { timeoutMs: 5000 });
+  assert.equal((JSON.parse(lines.split('\n')[0]!) as { path: string }).path, '/api/users?id=7');
 });
 
 test('no match and no default route → 404 YALB_ERR_NO_ROUTE with a clear body', async (t) => {
