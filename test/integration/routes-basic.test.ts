@@ -7,11 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { poolTables } from '../../src/cli/commands/status.js';
 import { startBackends } from '../helpers/backend.js';
 import { request, startTestDaemon, tempDir } from '../helpers/daemon.js';
+import { startServer } from '../helpers/raw.js';
 import { waitFor } from '../helpers/wait.js';
 
 const get = (url: string, path: string, host?: string) => request(`${url}${path}`, host ? { headers: { host } } : {});
@@ -181,4 +183,39 @@ routes:
   const metrics = (await request(`${admin}/metrics`)).body;
   assert.match(metrics, new RegExp(`yalb_backend_up\\{backend="${shared!.url}",pool="web"\\} 1`));
   assert.match(metrics, new RegExp(`yalb_backend_up\\{backend="${shared!.url}",pool="api"\\} 1`));
+});
+
+test('WebSocket upgrades are routed too: by path with strip, and 404 without a route', async (t) => {
+  const upgradedAt: string[] = [];
+  const ws = await startServer(t, (_req, res) => { res.writeHead(426); res.end(); }, (req, socket) => {
+    upgradedAt.push(req.url ?? '');
+    socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+  });
+  const [web] = await startBackends(t, 1);
+  const { daemon } = await startTestDaemon(t, `listen: 127.0.0.1:0
+pools:
+  web:
+    backends: [ { url: "${web!.url}" } ]
+  ws:
+    backends: [ { url: "${ws.url}" } ]
+routes:
+  - match: { pathPrefix: /ws/, stripPrefix: true }
+    pool: ws
+  - match: { host: www.example.com }
+    pool: web
+`);
+  const upgrade = async (target: string) => {
+    const socket = net.connect(daemon.address.port, '127.0.0.1');
+    t.after(() => socket.destroy());
+    let got = '';
+    socket.on('data', (c: Buffer) => { got += c.toString('latin1'); });
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: other.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.alloc(16, 1).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    return waitFor(() => (got.includes('\r\n\r\n') ? got : undefined), { timeoutMs: 5000, what: `answer to the upgrade of ${target}` });
+  };
+  assert.match(await upgrade('/ws/chat?room=1'), /^HTTP\/1\.1 101 /);
+  assert.deepEqual(upgradedAt, ['/chat?room=1']);
+  const refused = await upgrade('/chat');
+  assert.match(refused, /^HTTP\/1\.1 404 Not Found\r\n/);
+  assert.match(refused, /X-Yalb-Error: YALB_ERR_NO_ROUTE/);
+  assert.equal(web!.hits, 0);
 });
