@@ -68,22 +68,16 @@ export function servedPools(cfg: LbConfig, n: number, registry: BackendRegistry,
     engine,
   }));
   const byName = new Map(pools.map((r) => [r.pool.name, r]));
-  const byUrl = new Map<string, Backend>();
-  for (const r of pools) for (const b of r.pool.backends) if (!byUrl.has(b.url)) byUrl.set(b.url, b);
   const routes = cfg.routes
     ? new RouteMatcher(cfg.routes.map((r) => ({ ...r.match, target: byName.get(r.pool) as Route })))
     : undefined;
   const first = pools[0] as Route;
-  return {
-    pool: first.pool,
-    settings: first.settings,
-    engine,
-    routes,
-    pools,
-    backends: [...byUrl.values()],
-    backend: (url) => byUrl.get(url),
-    poolNamed: (name) => byName.get(name)?.pool,
-  };
+  const common = { pool: first.pool, settings: first.settings, engine, routes, pools, poolNamed: (name: string) => byName.get(name)?.pool };
+  // One pool (the usual config): its own list and index, no copy of 10,000 URLs per reload.
+  if (pools.length === 1) return { ...common, backends: first.pool.backends, backend: (url) => first.pool.backend(url) };
+  const byUrl = new Map<string, Backend>();
+  for (const r of pools) for (const b of r.pool.backends) if (!byUrl.has(b.url)) byUrl.set(b.url, b);
+  return { ...common, backends: [...byUrl.values()], backend: (url) => byUrl.get(url) };
 }
 
 /**
