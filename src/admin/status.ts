@@ -182,6 +182,9 @@ export function statusDocument(p: StatusParts): StatusDocument {
   const pools = p.pools ?? [p.pool];
   for (const pool of pools) pool.refresh();
   const summed = p.clustered ? sumTraffic(p.workers) : undefined;
+  const list = p.backends ?? p.pool.backends;
+  // One pool: its entry shares the top-level documents (built once).
+  const all = list.map((b) => backendDoc(b, summed));
   return {
     version: p.version,
     pid: p.pid,
@@ -206,8 +209,11 @@ export function statusDocument(p: StatusParts): StatusDocument {
       full: p.workers.reduce((n, w) => n + w.queue.full, 0),
       timedOut: p.workers.reduce((n, w) => n + w.queue.timedOut, 0),
     },
-    backends: (p.backends ?? p.pool.backends).map((b) => backendDoc(b, summed)),
-    pools: pools.map((x) => ({ name: x.name, strategy: x.description.strategy, panic: x.panic, backends: x.backends.map((b) => backendDoc(b, summed)) })),
+    backends: all,
+    pools: pools.map((x) => ({
+      name: x.name, strategy: x.description.strategy, panic: x.panic,
+      backends: x.backends === list ? all : x.backends.map((b) => backendDoc(b, summed)),
+    })),
     routes: p.routes ?? [],
   };
 }

@@ -219,3 +219,15 @@ routes:
   assert.match(refused, /X-Yalb-Error: YALB_ERR_NO_ROUTE/);
   assert.equal(web!.hits, 0);
 });
+
+test('a config with only backends: is one pool named default: /status shows it in pools, with no routes', async (t) => {
+  const [b1, b2] = await startBackends(t, 2);
+  const { daemon, url } = await startTestDaemon(t, `listen: 127.0.0.1:0\nstrategy: least-connections\nbackends:\n  - url: ${b1!.url}\n  - url: ${b2!.url}\n`);
+  assert.equal(daemon.current.routes, undefined, 'no route lookup per request');
+  assert.equal((await request(url)).status, 200);
+  const s = daemon.status();
+  assert.deepEqual(s.pools.map((p) => [p.name, p.strategy, p.backends.map((b) => b.url)]), [['default', 'least-connections', [b1!.url, b2!.url]]]);
+  assert.deepEqual(s.pools[0]!.backends, s.backends);
+  assert.deepEqual(s.routes, []);
+  assert.equal(s.strategy, 'least-connections');
+});
