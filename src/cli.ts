@@ -3,7 +3,7 @@
  * The `yalb` command. The only file that reads process.argv, prints for
  * humans and calls process.exit; each command lives in cli/commands/.
  */
-import type { CommandIo } from './cli/io.js';
+import type { WatchIo } from './cli/commands/status-watch.js';
 import { VERSION } from './version.js';
 
 const USAGE = `Usage: yalb <command> [options]
@@ -14,13 +14,14 @@ Commands:
   stop     stop the running daemon (drains in-flight requests)
   status   show the running daemon's pool (reads the admin API)
   check    validate lb.yaml and print every problem as file:line:col
+  diff     show what applying lb.yaml would change in the running daemon
   schema   print the JSON Schema of lb.yaml
   version  print the version (also -V, --version)
   help     this text, or "yalb help <command>" for a command's options
 
 Run "yalb <command> --help" for a command's options.`;
 
-type Command = (args: string[], io: CommandIo) => Promise<number>;
+type Command = (args: string[], io: WatchIo) => Promise<number>;
 
 /**
  * Each command is loaded only when it runs: `yalb check` must not pay for
@@ -33,12 +34,23 @@ const commands: Record<string, () => Promise<Command>> = {
   stop: async () => (await import('./cli/commands/stop.js')).runStop,
   status: async () => (await import('./cli/commands/status.js')).runStatus,
   check: async () => (await import('./cli/commands/check.js')).runCheck,
+  diff: async () => (await import('./cli/commands/diff.js')).runDiff,
   schema: async () => (await import('./cli/commands/schema.js')).runSchema,
 };
 
-const io: CommandIo = {
+const io: WatchIo = {
   out: (s) => process.stdout.write(`${s}\n`),
   err: (s) => process.stderr.write(`${s}\n`),
+  // A getter: process.stdin is created on first use, and only `-c -` uses it.
+  get stdin() {
+    return process.stdin;
+  },
+  isTTY: process.stdout.isTTY === true,
+  env: process.env,
+  onInterrupt: (fn) => {
+    process.once('SIGINT', fn);
+    process.once('SIGTERM', fn);
+  },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -27,8 +27,10 @@ export const ErrorCodes = {
   YALB_ERR_PID_FILE: 'the pid file is held by a live yalb, or could not be written or read',
   YALB_ERR_NOT_RUNNING: 'no yalb daemon is running for this pid file or admin address',
   YALB_ERR_ADMIN: 'the admin API could not be reached or answered with an error',
+  YALB_ERR_UNIDENTIFIED: 'yalb stop could not prove that the pid the admin API reports is the local process serving it; nothing was signalled',
   YALB_ERR_USAGE: 'the command line was not understood',
   YALB_ERR_WORKER: 'a worker process (workers: > 1) could not start',
+  YALB_ERR_TLS_CERTIFICATE: 'a renewed or changed certificate pair failed its checks (unreadable, not PEM, key does not match, expired, no names); the pair served before keeps serving (logged, and in /status certificates[].lastLoad)',
 } as const;
 
 /** ErrorCode is one of the stable `YALB_ERR_*` strings. */

@@ -37,6 +37,7 @@ import {
   BASELINE_ID, BIG_BYTES, DIRECT_ID, SMALL_BODY, nginxBinary, startNginxBackends, startNodeBackends, targetDefs, yalbKnowsEngine,
   type BackendSet, type Running, type TargetDef,
 } from './targets.js';
+import { runTlsWorkload, tlsWorkloadMissing } from './tls.js';
 
 const USAGE = `Usage: npm run bench [-- OPTIONS]   (each option also as an environment variable)
 
@@ -46,7 +47,8 @@ const USAGE = `Usage: npm run bench [-- OPTIONS]   (each option also as an envir
   --warmup N         warm-up per target and workload, s     BENCH_WARMUP       (default 1)
   --rate N           fixed-rate run: req/s (0 = skip)       BENCH_RATE         (default 1000)
   --fixed-seconds N  fixed-rate run length, s               BENCH_FIXED_SECONDS (default 2)
-  --workloads LIST   small,64k,nginx-small                  BENCH_WORKLOADS    (default all that can run)
+  --workloads LIST   small,64k,nginx-small,tls              BENCH_WORKLOADS    (default all that can run)
+                     tls: yalb HTTPS vs yalb plain (needs wrk and openssl)
   --targets LIST     ids or parts of ids to run; direct     BENCH_TARGETS      (default all)
                      and baseline always run (the ratios need them):
                      direct, baseline, yalb-undici, yalb-routes, yalb-http-proxy-3 (or yalb), yalb-workers-2, yalb-log, fastify, nginx
@@ -287,13 +289,16 @@ async function main(): Promise<void> {
   const defs = all.filter((d) => d.id === DIRECT_ID || d.id === BASELINE_ID || !o.targets || o.targets.some((t) => d.id.includes(t)));
   const unknownTargets = (o.targets ?? []).filter((t) => !all.some((d) => d.id.includes(t)));
   const possible = WORKLOADS.filter((w) => w.backends === 'node' || nginx);
-  const unknownWorkloads = (o.workloads ?? []).filter((w) => !WORKLOADS.some((x) => x.id === w));
+  const tlsMissing = tlsWorkloadMissing();
+  const tlsWanted = !o.workloads || o.workloads.includes('tls');
+  const unknownWorkloads = (o.workloads ?? []).filter((w) => w !== 'tls' && !WORKLOADS.some((x) => x.id === w));
   if (unknownWorkloads.length) throw new Error(`--workloads: unknown ${unknownWorkloads.join(', ')} (expected ${WORKLOADS.map((w) => w.id).join(', ')})`);
   const workloads = o.workloads ? possible.filter((w) => o.workloads!.includes(w.id)) : possible;
-  if (workloads.length === 0) throw new Error('no workload to run (nginx-small needs nginx)');
+  if (workloads.length === 0 && !(tlsWanted && !tlsMissing)) throw new Error('no workload to run (nginx-small needs nginx; tls needs wrk and openssl)');
   const skipped = WORKLOADS.filter((w) => !workloads.includes(w) && (!o.workloads || o.workloads.includes(w.id)));
 
-  const estimate = estimateSeconds(o, defs.length, workloads.length);
+  const tlsSeconds = tlsWanted && !tlsMissing ? 2 * (o.warmup + o.rounds * (o.seconds + 0.2)) + 8 : 0;
+  const estimate = estimateSeconds(o, defs.length, workloads.length) + tlsSeconds;
   const watchdog = setTimeout(() => {
     console.error(`\nbench: still running after ${Math.round((Date.now() - t0) / 1000)} s (estimate ${Math.round(estimate)} s); stopping everything`);
     process.exit(1);
@@ -308,7 +313,7 @@ async function main(): Promise<void> {
   console.log(`- yalb: ${engines ? 'one target per engine (`engine:` accepted)' : 'one target (this build rejects `engine:`)'}; defaults + HTTP health check at the default interval + admin API with /metrics; access log off except in "yalb + JSON access log"`);
   console.log(`- nginx: ${nginx ? `${nginxVersion} (1 worker, upstream keepalive, round robin)` : o.nginx ? 'not installed (no nginx target, no nginx-backend workload)' : 'left out (--no-nginx)'}`);
   console.log(`- targets: ${defs.map((d) => d.id).join(', ')}${unknownTargets.length ? ` (no target matches: ${unknownTargets.join(', ')})` : ''}`);
-  console.log(`- workloads: ${workloads.map((w) => w.id).join(', ')}${skipped.length ? ` (without nginx: no ${skipped.map((w) => w.id).join(', ')})` : ''}; warm-up ${o.warmup} s per target; estimated ${Math.round(estimate / 60 * 10) / 10} min`);
+  console.log(`- workloads: ${[...workloads.map((w) => w.id), ...(tlsWanted && !tlsMissing ? ['tls'] : [])].join(', ')}${tlsWanted && tlsMissing ? ` (no tls: ${tlsMissing})` : ''}${skipped.length ? ` (without nginx: no ${skipped.map((w) => w.id).join(', ')})` : ''}; warm-up ${o.warmup} s per target; estimated ${Math.round(estimate / 60 * 10) / 10} min`);
 
   // Each workload starts from fresh processes, backends included, so every
   // RSS peak (VmHWM) is that workload's own.
@@ -320,6 +325,10 @@ async function main(): Promise<void> {
     } finally {
       await backends.stop();
     }
+  }
+  if (tlsWanted && !tlsMissing) {
+    await runTlsWorkload(o, dir);
+    console.log(`\nMachine at the end of this workload: load ${loadavg()}.`);
   }
   console.log(`\nTotal time: ${Math.round((Date.now() - t0) / 1000)} s; load average at the end: ${loadavg()} (others' work on this machine shows here).`);
 }

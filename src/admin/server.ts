@@ -1,12 +1,16 @@
 /**
  * The admin API: GET /status (JSON), GET /metrics (Prometheus text),
- * GET /healthz (200 while serving, 503 while draining). It only reads,
- * through StatusSource. Loopback only unless allowRemote, which requires a
- * bearer token.
+ * GET /healthz (200 while serving, 503 while draining), POST /api/reload
+ * (reload-endpoint.ts) and the operator's view (operator.ts: GET /,
+ * /api/history, /api/series, /api/config). It reads through StatusSource;
+ * its one mutation, a reload, goes through the daemon's own reload path.
+ * Loopback only unless allowRemote, which requires a bearer token.
  */
 import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { Metrics } from './metrics.js';
+import { hostAllowed, isOperatorPath, type OperatorSource, serveOperator } from './operator.js';
+import { handleReload, type Reloadable } from './reload-endpoint.js';
 import type { StatusDocument } from './status.js';
 
 /** StatusSource is what the admin API reads; the daemon implements it. */
@@ -15,6 +19,10 @@ export interface StatusSource {
   draining(): boolean;
   /** refresh brings status() up to date first (a cluster primary asks its workers). */
   refresh?(): Promise<void>;
+  /** operator: the dashboard, the reload history, the series and the live config (operator.ts); absent = those paths answer 404. */
+  operator?: OperatorSource;
+  /** reload, when given, serves POST /api/reload (reload-endpoint.ts). */
+  reload?: Reloadable['reload'];
 }
 
 /** AdminOptions: the token, when remote access is allowed. */
@@ -46,17 +54,30 @@ export function createAdminServer(source: StatusSource, metrics: Metrics, auth: 
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', '405 method not allowed\n');
     const path = (req.url ?? '/').split('?')[0];
+    const reload = source.reload?.bind(source);
+    if (path === '/api/reload' && reload) {
+      if (!authorized(req, opts)) {
+        res.setHeader('www-authenticate', 'Bearer');
+        return send(401, 'text/plain', '401 unauthorized\n');
+      }
+      return handleReload(req, res, { reload, draining: () => source.draining() }, Boolean(opts.allowRemote));
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', '405 method not allowed\n');
     // /healthz tells only "serving" or "draining": it needs no token, so a
     // container HEALTHCHECK or a kubelet probe works when a token is set.
     if (path === '/healthz') {
       return source.draining() ? send(503, 'text/plain', 'draining\n') : send(200, 'text/plain', 'ok\n');
     }
+    const operator = source.operator && isOperatorPath(path ?? '/') ? source.operator : undefined;
+    if (operator && !hostAllowed(req.headers.host, opts.allowRemote ?? false)) return send(403, 'text/plain', '403 forbidden: Host must be a loopback name or an IP address\n');
+    // The page holds no data: with allowRemote it loads without the token and asks for it once.
+    if (operator && (path === '/' || path === '/index.html') && (opts.allowRemote || isLoopback(req.socket.remoteAddress))) return serveOperator(path ?? '/', req, res, operator);
     if (!authorized(req, opts)) {
       res.setHeader('www-authenticate', 'Bearer');
       return send(401, 'text/plain', '401 unauthorized\n');
     }
+    if (operator) return serveOperator(path ?? '/', req, res, operator);
     if (path === '/status') {
       if (!source.refresh) return send(200, 'application/json', `${JSON.stringify(source.status(), null, 2)}\n`);
       source.refresh().then(
@@ -72,6 +93,6 @@ export function createAdminServer(source: StatusSource, metrics: Metrics, auth: 
       );
       return;
     }
-    send(404, 'text/plain', '404 not found: try /status, /metrics or /healthz\n');
+    send(404, 'text/plain', '404 not found: try /, /status, /metrics, /healthz, /api/history, /api/series or /api/config\n');
   });
 }

@@ -6,7 +6,9 @@
  */
 import type { Backend, BackendStateName } from '../pool/backend.js';
 import type { Pool } from '../pool/pool.js';
+import type { GitInfo } from './git.js';
 import type { TallySnapshot } from './request-tally.js';
+import type { CertificateDoc } from '../tls/store.js';
 
 /**
  * WorkerReport is what one serving process tells the primary when asked
@@ -78,6 +80,10 @@ export interface StatusDocument {
   uptimeSeconds: number;
   configFile: string;
   configHash: string;
+  /** configLoadedAt: ISO time the serving config was applied (start or reload). */
+  configLoadedAt?: string;
+  /** configGit: the commit the serving config was read at, when its file is in a Git work tree (absent otherwise). */
+  configGit?: GitInfo;
   generation: number;
   lastReload: LastReloadDoc | null;
   listen: string;
@@ -93,6 +99,8 @@ export interface StatusDocument {
   queue: QueueDoc & { size: number };
   /** backends: every distinct backend, one entry per URL (in every pool that lists it: one state). */
   backends: BackendDoc[];
+  /** certificates: what the HTTPS listener serves (tls:), each with its last load result; [] without TLS. */
+  certificates?: CertificateDoc[];
   /** pools: each pool with its strategy and backends (weights are the pool's); one entry, "default", without pools:. */
   pools: PoolDoc[];
   /** routes: routes: of lb.yaml, in order (empty without routes:: every request goes to the one pool). */
@@ -121,6 +129,8 @@ export interface StatusParts {
   now: number;
   configFile: string;
   configHash: string;
+  configLoadedAt?: string | undefined;
+  configGit?: GitInfo | undefined;
   generation: number;
   lastReload: LastReloadDoc | undefined;
   listen: string;
@@ -191,6 +201,8 @@ export function statusDocument(p: StatusParts): StatusDocument {
     uptimeSeconds: Math.round((p.now - p.startedAt) / 1000),
     configFile: p.configFile,
     configHash: p.configHash,
+    ...(p.configLoadedAt ? { configLoadedAt: p.configLoadedAt } : {}),
+    ...(p.configGit ? { configGit: p.configGit } : {}),
     generation: p.generation,
     lastReload: p.lastReload ?? null,
     listen: p.listen,

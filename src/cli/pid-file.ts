@@ -24,7 +24,7 @@
  * an identity file that is missing, unreadable or names another pid is no
  * identity at all.
  */
-import { existsSync, linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { YalbError } from '../errors.js';
 
@@ -351,4 +351,63 @@ export function readState(pidFile: string): { seq: number; lastReload?: { ok: bo
   } catch {
     return undefined;
   }
+}
+
+/**
+ * listenerInodes returns the socket inodes listening on TCP `port` in this
+ * process's network namespace (/proc/net/tcp and tcp6, state 0A = LISTEN);
+ * undefined without /proc.
+ */
+function listenerInodes(port: number): Set<string> | undefined {
+  const inodes = new Set<string>();
+  let read = false;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    read = true;
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
+      const f = line.trim().split(/\s+/);
+      const local = f[1];
+      if (!local || f[3] !== '0A') continue;
+      if (Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port && f[9]) inodes.add(f[9]);
+    }
+  }
+  return read ? inodes : undefined;
+}
+
+/**
+ * holdsListener tells whether process `pid` holds a socket listening on TCP
+ * `port` of this machine: true, false, or a reason why it cannot be told
+ * (no /proc, or the process's file descriptors are not ours to read). It is
+ * how `yalb stop` proves that the pid an admin API reports is the process
+ * behind that API on this machine, not a pid of another pid namespace (a
+ * container publishing the port) that means some other process here.
+ */
+export function holdsListener(pid: number, port: number): boolean | string {
+  const inodes = listenerInodes(port);
+  if (!inodes) return 'no /proc/net/tcp on this system';
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? false : `its open files cannot be read (/proc/${pid}/fd: ${code ?? (err as Error).message}; run as the daemon's user or root)`;
+  }
+  for (const fd of fds) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m && inodes.has(m[1] as string)) return true;
+  }
+  return false;
 }

@@ -4,10 +4,10 @@
  * for the JSON Schema editors use. Every field says its unit and default.
  */
 import { z } from 'zod';
-import { parseCidr, parseListen } from './address.js';
+import { HTTP_ORIGIN_PATTERN, cidr, listenAddress } from './address.js';
+import { withJsonSchema } from './json-hint.js';
 import {
-  DURATION_PATTERN, HASH_KEY_PATTERN, PERCENT_PATTERN, SIZE_PATTERN, STATUS_RANGES_PATTERN,
-  parseDuration, parseHashKey, parsePercent, parseSize, parseStatusRanges, type HashKey,
+  HASH_KEY_PATTERN, duration, parseHashKey, percent, size, statusRanges, type HashKey,
 } from './units.js';
 import { resolvePools } from './pools.js';
 
@@ -23,71 +23,7 @@ export const ENGINE_NAMES = ['undici', 'http-proxy-3'] as const;
 /** EngineName is one of ENGINE_NAMES. */
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
-/**
- * MAX_DURATION_MS is the longest delay Node's timers honour (2^31 - 1 ms,
- * about 24.8 days): a longer one fires after 1 ms, so it is refused here.
- */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
-
-/** MAX_BUFFER_BYTES caps sizes of what yalb holds in memory per request (1 GiB). */
-export const MAX_BUFFER_BYTES = 2 ** 30;
-
-/** duration: "500ms" | "2s" | … | ms, at most MAX_DURATION_MS; `min: 1` where 0 has no meaning (probe interval and timeout). */
-const duration = (what: string, o: { min?: number } = {}) =>
-  z.union([
-    z.int().nonnegative(),
-    z.string().regex(new RegExp(DURATION_PATTERN), { error: `${what}: expected a duration like "500ms", "20s", "1m" or a whole number of milliseconds` }),
-  ], { error: `${what}: expected a duration like "500ms", "20s", "1m" or a whole number of milliseconds` })
-    .transform((v, ctx) => {
-      const ms = parseDuration(v) as number;
-      if (ms > MAX_DURATION_MS) {
-        ctx.addIssue({ code: 'custom', message: `${what}: at most 24d (${MAX_DURATION_MS} ms, the longest timer Node honours), got ${ms} ms` });
-        return z.NEVER;
-      }
-      if (ms < (o.min ?? 0)) {
-        ctx.addIssue({ code: 'custom', message: `${what}: must be at least ${o.min} ms (0 has no meaning here)` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-
-const size = (what: string, max = MAX_BUFFER_BYTES) =>
-  z.union([
-    z.int().nonnegative(),
-    z.string().regex(new RegExp(SIZE_PATTERN), { error: `${what}: expected a size like "64KiB", "1MiB" or a whole number of bytes` }),
-  ], { error: `${what}: expected a size like "64KiB", "1MiB" or a whole number of bytes` })
-    .transform((v, ctx) => {
-      const n = parseSize(v) as number;
-      if (n > max) {
-        ctx.addIssue({ code: 'custom', message: `${what}: at most ${max / 2 ** 20} MiB (${max} bytes), got ${n} bytes` });
-        return z.NEVER;
-      }
-      return n;
-    });
-
-const percent = (what: string) =>
-  z.union([
-    z.number().min(0).max(100),
-    z.string().regex(new RegExp(PERCENT_PATTERN), { error: `${what}: expected a percentage like "20%"` }),
-  ], { error: `${what}: expected a percentage like "20%" (0% to 100%)` })
-    .transform((v, ctx) => {
-      const f = parsePercent(v);
-      if (f === undefined) {
-        ctx.addIssue({ code: 'custom', message: `${what}: must be between 0% and 100%` });
-        return z.NEVER;
-      }
-      return f;
-    });
-
-const listenAddress = z.union([z.string(), z.int()])
-  .transform((v, ctx) => {
-    const r = parseListen(v);
-    if (typeof r === 'string') {
-      ctx.addIssue({ code: 'custom', message: r });
-      return z.NEVER;
-    }
-    return r;
-  });
+export { MAX_BUFFER_BYTES, MAX_DURATION_MS } from './units.js';
 
 /**
  * normalizeBackendUrl gives the key a backend's state is stored under:
@@ -108,7 +44,7 @@ export function normalizeBackendUrl(raw: string): { url: string } | { error: str
   return { url: `${u.protocol}//${u.host}` };
 }
 
-const backendUrl = z.string({ error: 'backend url: expected a string like "http://127.0.0.1:3031"' })
+const backendUrl = withJsonSchema(z.string({ error: 'backend url: expected a string like "http://127.0.0.1:3031"' })
   .transform((v, ctx) => {
     const r = normalizeBackendUrl(v);
     if ('error' in r) {
@@ -116,8 +52,12 @@ const backendUrl = z.string({ error: 'backend url: expected a string like "http:
       return z.NEVER;
     }
     return r.url;
-  })
-  .meta({ description: 'Backend origin, http:// or https:// with host and port; no path. Unique after normalisation (required).', format: 'uri' });
+  }), {
+  type: 'string',
+  pattern: HTTP_ORIGIN_PATTERN,
+  errorMessage: 'Expected a backend origin: http:// or https://, a host and an optional port, no path (e.g. "http://127.0.0.1:3031")',
+})
+  .meta({ description: 'Backend origin, http:// or https:// with host and port; no path. Unique after normalisation (required).' });
 
 const BackendSchema = z.strictObject({
   url: backendUrl,
@@ -161,21 +101,13 @@ const TimeoutsSchema = z.strictObject({
 });
 
 const HealthCheckSchema = z.strictObject({
-  interval: duration('healthCheck.interval', { min: 1 }).prefault('20s')
+  interval: duration('healthCheck.interval', { min: 100 }).prefault('20s')
     .describe('Time between probes of each backend; probes start at once (default 20s).'),
   timeout: duration('healthCheck.timeout', { min: 1 }).prefault('2s')
     .describe('Time a probe may take before it counts as failed (default 2s).'),
   path: z.string().regex(/^\//, { error: 'healthCheck.path must start with "/"' }).optional()
     .describe('HTTP GET this path as the probe; absent = TCP connect probe (default: absent).'),
-  expectStatus: z.string().regex(new RegExp(STATUS_RANGES_PATTERN), { error: 'healthCheck.expectStatus: expected "200", "200-399" or "200,204"' })
-    .transform((spec, ctx) => {
-      const r = parseStatusRanges(spec);
-      if (typeof r === 'string') {
-        ctx.addIssue({ code: 'custom', message: `healthCheck.expectStatus: ${r}` });
-        return z.NEVER;
-      }
-      return r;
-    })
+  expectStatus: statusRanges('healthCheck.expectStatus')
     .prefault('200-399')
     .describe('Status codes that pass an HTTP probe: "200", "200-399", "200,204" (default 200-399).'),
   rise: z.int().min(1).max(100).default(2)
@@ -397,13 +329,44 @@ function describeMatch(m: RouteMatch): string {
   return [m.host !== undefined ? `host ${m.host}` : '', m.pathPrefix !== undefined ? `pathPrefix ${m.pathPrefix}` : ''].filter(Boolean).join(', ');
 }
 
+const pemPath = (what: string) => z.string({ error: `${what}: expected a file path` }).min(1, { error: `${what}: expected a file path` });
+
+const CertPairSchema = z.strictObject({
+  cert: pemPath('cert').describe('PEM certificate file; may hold the chain after the leaf (required).'),
+  key: pemPath('key').describe('PEM private key file of that certificate; must be readable by yalb\'s user (required).'),
+});
+
+/** TLS_VERSIONS lists the values tls.minVersion accepts. */
+export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
+
+const TlsSchema = z.strictObject({
+  cert: pemPath('tls.cert').optional()
+    .describe('PEM certificate (chain allowed) served on listen; watched: a renewed file is served on the next handshake, no reload (default: none).'),
+  key: pemPath('tls.key').optional()
+    .describe('PEM private key of tls.cert; watched with it; a pair that does not match keeps the old one (default: none).'),
+  certificates: z.array(CertPairSchema).optional()
+    .describe('More certificate pairs, picked by SNI against each certificate\'s own names (SAN DNS, RFC 6125 wildcards); tls.cert/key, else the first pair, is the default (default: none).'),
+  minVersion: z.enum(TLS_VERSIONS).default('TLSv1.2')
+    .describe('Lowest TLS version a client may use (default TLSv1.2).'),
+  redirectHttp: listenAddress.optional()
+    .meta({ description: 'Plain HTTP port (or host:port) that answers 308 to the same host and path on HTTPS; /.well-known/acme-challenge/ is proxied to the pool instead (default: off).' }),
+  http2: z.boolean().optional()
+    .describe('Reserved: HTTP/2 is not supported yet; only false is accepted (default false).'),
+  backend: z.strictObject({
+    verify: z.boolean().default(true)
+      .describe('Check https:// backends\' certificates (chain and name); false accepts any certificate (default true).'),
+    ca: pemPath('tls.backend.ca').optional()
+      .describe('PEM file of the CA(s) that sign https:// backends\' certificates, used instead of Node\'s default store (default: Node\'s store).'),
+  }).optional().describe('How https:// backends are checked (default: verified against Node\'s CA store).'),
+});
+
 /** LbConfigSchema validates a whole lb.yaml (after YAML parsing). */
 export const LbConfigSchema = z.strictObject({
   listen: listenAddress.prefault('127.0.0.1:3030')
     .meta({ description: 'Where the balancer listens: "host:port", or a bare port for all interfaces (default 127.0.0.1:3030).' }),
   strategy: z.enum(STRATEGY_NAMES).default('round-robin')
     .describe('How a backend is picked for each request (default round-robin).'),
-  workers: z.union([z.literal('auto'), z.int({ error: 'workers: expected a whole number 1..256 or "auto"' }).min(1, { error: 'workers: at least 1' }).max(256, { error: 'workers: at most 256' })]).default(1)
+  workers: z.union([z.literal('auto'), z.int({ error: 'workers: expected a whole number 1..256 or "auto"' }).min(1, { error: 'workers: at least 1' }).max(256, { error: 'workers: at most 256' })], { error: 'workers: expected a whole number 1..256 or "auto"' }).default(1)
     .describe('Processes that serve: 1 = one process (no cluster); N or "auto" (one per core) = a primary that owns config, reload, health and admin, and N serving workers (default 1).'),
   engine: z.enum(ENGINE_NAMES).default('undici')
     .describe('How HTTP requests reach backends: undici (faster, as measured by npm run bench) or http-proxy-3; WebSocket upgrades always use http-proxy-3 (default undici).'),
@@ -415,14 +378,7 @@ export const LbConfigSchema = z.strictObject({
     .describe('The pool named "default": each backend with url, optional weight and drain (required unless pools: is given; at least one).'),
   slowStart: duration('slowStart').prefault('0s')
     .describe('Ramp a backend that comes up to full weight over this time; 0 = off (default 0s).'),
-  trustedProxies: z.array(z.string().transform((v, ctx) => {
-    const r = parseCidr(v);
-    if (typeof r === 'string') {
-      ctx.addIssue({ code: 'custom', message: `trustedProxies: ${r} (expected a CIDR like "10.0.0.0/8" or an address)` });
-      return z.NEVER;
-    }
-    return r;
-  }))
+  trustedProxies: z.array(cidr('trustedProxies'))
     .prefault([])
     .describe('Client addresses (CIDRs) whose X-Forwarded-* headers are kept; others are replaced (default none).'),
   retry: RetrySchema.prefault({}).describe('Retries and attempts on failure (each key has its default).'),
@@ -442,6 +398,7 @@ export const LbConfigSchema = z.strictObject({
   accessLog: AccessLogSchema.optional().describe('Access log, one line per request (default: off).'),
   admin: AdminSchema.optional().describe('Admin API (default: off).'),
   log: LogSchema.prefault({}).describe('Operational log (each key has its default).'),
+  tls: TlsSchema.optional().describe('HTTPS on listen (cert + key, or certificates); tls.backend alone keeps a plain listener and sets how https:// backends are checked (default: off).'),
   pools: PoolsSchema.optional()
     .describe('Several named pools behind one listener, chosen by routes:; a top-level backends: is the pool named "default" (default: none).'),
   routes: RoutesSchema.optional()
@@ -460,9 +417,6 @@ export const LbConfigSchema = z.strictObject({
   if (cfg.healthCheck.timeout > cfg.healthCheck.interval) {
     ctx.addIssue({ code: 'custom', path: ['healthCheck', 'timeout'], message: 'healthCheck.timeout must not exceed healthCheck.interval' });
   }
-  if (cfg.healthCheck.interval < 100) {
-    ctx.addIssue({ code: 'custom', path: ['healthCheck', 'interval'], message: 'healthCheck.interval must be at least 100ms' });
-  }
   if (cfg.admin?.allowRemote && !cfg.admin.token && !cfg.admin.tokenFile) {
     ctx.addIssue({ code: 'custom', path: ['admin', 'token'], message: 'admin.allowRemote: true requires admin.token or admin.tokenFile' });
   }
@@ -470,7 +424,27 @@ export const LbConfigSchema = z.strictObject({
       && (cfg.admin.listen.host === cfg.listen.host || !cfg.admin.listen.host || !cfg.listen.host)) {
     ctx.addIssue({ code: 'custom', path: ['admin', 'listen'], message: 'admin.listen must differ from listen' });
   }
+  refineTls(cfg, ctx);
 }).superRefine(checkPoolsAndRoutes);
+
+function refineTls(cfg: { tls?: z.output<typeof TlsSchema> | undefined; listen: { host?: string | undefined; port: number } }, ctx: z.RefinementCtx): void {
+  const t = cfg.tls;
+  if (!t) return;
+  if ((t.cert === undefined) !== (t.key === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['tls', t.cert === undefined ? 'key' : 'cert'], message: 'tls.cert and tls.key go together: set both or neither' });
+  }
+  if (t.http2 === true) {
+    ctx.addIssue({ code: 'custom', path: ['tls', 'http2'], message: 'HTTP/2 is not supported yet: the request loop and both engines are built on HTTP/1.1 request and response objects; remove the key or set it to false (clients use HTTP/1.1 over TLS)' });
+  }
+  const terminates = t.cert !== undefined || (t.certificates?.length ?? 0) > 0;
+  if (!terminates && (t.redirectHttp !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['tls', 'redirectHttp'], message: 'tls.redirectHttp needs a certificate (tls.cert and tls.key, or tls.certificates)' });
+  }
+  if (t.redirectHttp && t.redirectHttp.port !== 0 && t.redirectHttp.port === cfg.listen.port
+      && (t.redirectHttp.host === cfg.listen.host || !t.redirectHttp.host || !cfg.listen.host)) {
+    ctx.addIssue({ code: 'custom', path: ['tls', 'redirectHttp'], message: 'tls.redirectHttp must differ from listen' });
+  }
+}
 
 /** LbConfig is a validated lb.yaml with every default filled in and units in ms / bytes / fractions. */
 export type LbConfig = z.output<typeof LbConfigSchema>;
@@ -482,5 +456,7 @@ export type PoolConfig = NonNullable<LbConfig['pools']>[string];
 export type RouteConfig = NonNullable<LbConfig['routes']>[number];
 /** BackendConfig is one validated entry of `backends:`. */
 export type BackendConfig = LbConfig['backends'][number];
+/** TlsConfig is a validated `tls:` block. */
+export type TlsConfig = NonNullable<LbConfig['tls']>;
 export type { Cidr } from './address.js';
 export type { HashKey, StatusRanges } from './units.js';

@@ -13,6 +13,10 @@ import path from 'node:path';
 import { type AdminOptions, createAdminServer } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
 import { RequestTally } from '../admin/request-tally.js';
+import { readGit, type GitInfo } from '../admin/git.js';
+import { ReloadHistory, type HistoryRecord } from '../admin/history.js';
+import { type LiveConfigDoc, type OperatorSource, redactToken } from '../admin/operator.js';
+import { Sampler, sampleOf, type SeriesSample } from '../admin/series.js';
 import { queueDoc, statusDocument, type StatusDocument, sumTraffic, type WorkerReport } from '../admin/status.js';
 import { formatListen } from '../config/address.js';
 import { configError, loadConfig, positionOf } from '../config/load.js';
@@ -32,6 +36,8 @@ import { type ConfigWatcher, watchConfig } from '../reload/watcher.js';
 import type { DaemonOptions } from './options.js';
 import { VERSION } from '../version.js';
 import { YalbError } from '../errors.js';
+import { DEFAULT_TRUST } from '../config/backend-tls.js';
+import { checkTls, TlsRuntime } from '../tls/runtime.js';
 import { AccessLog } from './access-log.js';
 import { adminTokenOf } from './admin-token.js';
 import type { GenerationMessage } from './ipc.js';
@@ -48,6 +54,14 @@ export function workerCountOf(cfg: LbConfig): number {
 /** generationMessage is a committed generation as a worker receives it. */
 function generationMessage(g: Generation): GenerationMessage {
   return { t: 'generation', number: g.number, hash: g.hash, config: g.config, states: g.backends.map((b) => b.state.snapshot()) };
+}
+
+/** startedLine is the reload history's line for the start: the backends, and the strategy or the pools and routes. */
+function startedLine(g: Generation): string {
+  const n = g.backends.length;
+  const list = `${n} ${n === 1 ? 'backend' : 'backends'} (${g.backends.map((b) => b.url).join(', ')})`;
+  if (!g.routes && g.pools.length === 1) return `started: ${list}, strategy ${g.pool.description.strategy}`;
+  return `started: ${list} in ${g.pools.length} pools (${g.pools.map((r) => `${r.pool.name}: ${r.pool.description.strategy}`).join(', ')}), ${g.routes?.size ?? 0} routes`;
 }
 
 /** poolOf is the pool named `name` when it lists `url`, else the first pool that does (a reload moved it). */
@@ -77,6 +91,8 @@ export class Daemon {
   /** #adminToken: the admin token of the config being applied, resolved (see admin-token.ts). */
   #adminToken: string | undefined;
   #watcher: ConfigWatcher | undefined;
+  /** #tls: certificates, their watch and the redirect listener (tls:). */
+  #tls: TlsRuntime | undefined;
   /** #workers: the serving processes, when workers: > 1 (this process is then the primary and serves nothing itself). */
   #workers: WorkerSet | undefined;
   /** #reports: the workers' latest reports (collected for /status and /metrics). */
@@ -91,6 +107,17 @@ export class Daemon {
   #stopping = false;
   #stopped: Promise<void> | undefined;
   readonly #startedAt = Date.now();
+  /** #history: the last 50 reloads (GET /api/history); #loaded: when the serving config was applied, and its commit. */
+  readonly #history = new ReloadHistory(50);
+  #loaded: { hash: string; at: string; git?: GitInfo } = { hash: '', at: new Date().toISOString() };
+  /** #sampler: the per-minute series of the dashboard, sampled once a second from counters kept anyway (admin/series.ts). */
+  readonly #sampler = new Sampler(() => this.#seriesSample());
+  /** operator is what the admin API's dashboard, history, series and config paths read. */
+  readonly operator: OperatorSource = {
+    history: () => ({ version: this.#history.version, entries: this.#history.list() }),
+    series: () => this.#sampler.document(),
+    liveConfig: () => this.#liveConfig(),
+  };
 
   private constructor(opts: DaemonOptions, log: Logger, logFile: ReopenableFile | undefined, registry: BackendRegistry, gens: Generations, clustered: boolean) {
     this.#opts = opts;
@@ -134,14 +161,15 @@ export class Daemon {
           return Promise.reject(Object.assign(err, { configPath: ['workers'] }));
         }
         try {
+          this.#tls?.vet(cfg);
           this.#adminToken = adminTokenOf(cfg);
         } catch (err) {
           return Promise.reject(err);
         }
-        return gens.apply(cfg, hash);
+        return gens.apply(cfg, hash).then(() => this.#tls?.committed(cfg));
       },
     };
-    this.reloader = new Reloader(this.configPath, target, log, { onResult: (ok) => this.metrics.observeReload(ok) });
+    this.reloader = new Reloader(this.configPath, target, log, { onResult: (ok) => this.metrics.observeReload(ok), onReload: (r) => this.#recordReload(r) });
     this.#handler = new ProxyHandler({
       holder: gens,
       via: this.#via,
@@ -161,11 +189,14 @@ export class Daemon {
    * YalbError on a bad config or an address that cannot be bound.
    */
   static async start(opts: DaemonOptions): Promise<Daemon> {
+    const began = performance.now();
     const loaded = await loadConfig(opts.configPath);
     if (!loaded.ok) throw configError(loaded);
     const cfg = loaded.config;
     let adminToken: string | undefined;
     try {
+      const bad = checkTls(cfg)[0];
+      if (bad) throw Object.assign(new Error(bad.message), { configPath: bad.path });
       adminToken = adminTokenOf(cfg);
     } catch (err) {
       const e = err as Error & { configPath: string[] };
@@ -184,11 +215,15 @@ export class Daemon {
         relay?.(t.url);
       },
     });
-    const engines = new Engines(log);
+    let built: Generations | undefined;
+    const engines = new Engines(log, () => built?.current.trust ?? DEFAULT_TRUST);
     const gens = await Generations.build(cfg, loaded.hash, { registry, engines, log, random: opts.random });
+    built = gens;
     const d = new Daemon(opts, log, logFile, registry, gens, clustered);
     d.#adminToken = adminToken;
     try {
+      d.#tls = await TlsRuntime.start(cfg, { log, watch: opts.watch, broadcast: clustered ? (b) => d.#workers?.broadcastCerts(b) : undefined });
+      d.#tls.registerMetrics(d.metrics.registry);
       if (clustered) {
         const workers = d.#startWorkers(workerCountOf(cfg));
         relay = (url) => {
@@ -201,14 +236,21 @@ export class Daemon {
         proxy: () => {
           const workers = d.#workers;
           // With workers, this process accepts and hands each connection to a worker (daemon/primary.ts).
-          return workers ? net.createServer({ pauseOnConnect: true }, (s) => workers.dispatch(s)) : createProxyListener(d.#handler, opts.listener, () => d.#gens.current.config.limits.maxConnections || undefined); // 0 = no limit
+          return workers ? net.createServer({ pauseOnConnect: true }, (s) => workers.dispatch(s)) : createProxyListener(d.#handler, opts.listener, () => d.#gens.current.config.limits.maxConnections || undefined, d.#tls?.contexts); // 0 = no limit
         },
         admin: () => createAdminServer(d, d.metrics, () => d.#adminAuth),
         inFlight: () => d.#handler.inFlight,
         drainMs: opts.drainMs ?? 10_000,
         committed: (g) => d.#applySettings(g),
       });
+      await d.#tls.openRedirect(cfg, d.#handler, () => d.address.port);
       d.metrics.lastReloadSuccess.set(Date.now() / 1000);
+      d.#recordReload({
+        trigger: 'start', at: new Date().toISOString(), result: 'applied', durationMs: Math.round((performance.now() - began) * 10) / 10, hash: loaded.hash,
+        changes: [startedLine(gens.current)],
+        errors: [],
+      });
+      d.#sampler.start();
       if (opts.watch !== false) {
         d.#watcher = watchConfig(d.configPath, (trigger) => void d.reload(trigger), log, { debounceMs: opts.watchDebounceMs, pollMs: opts.watchPollMs });
         await d.#watcher.start();
@@ -246,6 +288,7 @@ export class Daemon {
       log: this.log,
       listener: this.#opts.listener,
       generation: () => generationMessage(gens.current),
+      certs: () => this.#tls?.bundle(),
       // The worker's pool decides whose passive rules apply; a pool gone since (a reload) hands over to any pool of the URL.
       outcome: (url, ok, reason, pool) => relayIfChanged(url, () => {
         const p = poolOf(gens.current, pool, url);
@@ -294,6 +337,7 @@ export class Daemon {
   /** reload re-reads the config file and applies it if it changed and is valid (SIGHUP, file events). */
   reload(trigger = 'api'): Promise<ReloadResult> {
     if (this.#stopping) return Promise.resolve({ ok: false, errors: ['daemon is stopping'] });
+    if (!trigger.startsWith('file')) this.#tls?.reloadCertificates(); // SIGHUP re-reads the certificates too
     return this.reloader.reload(trigger);
   }
 
@@ -305,13 +349,15 @@ export class Daemon {
   /** status is the /status document. */
   status(): StatusDocument {
     const g = this.#gens.current;
-    return statusDocument({
+    const doc = statusDocument({
       version: VERSION,
       pid: process.pid,
       startedAt: this.#startedAt,
       now: Date.now(),
       configFile: this.configPath,
       configHash: g.hash,
+      configLoadedAt: this.#loaded.at,
+      configGit: this.#loaded.git,
       generation: g.number,
       lastReload: this.reloader.lastReload,
       listen: formatListen({ host: g.config.listen.host, port: this.address?.port ?? g.config.listen.port }),
@@ -331,6 +377,7 @@ export class Daemon {
         generation: g.number, queue: queueDoc(this.#handler.queue), tally: { requests: [], durations: [], retries: [] }, traffic: [],
       }],
     });
+    return { ...doc, certificates: this.#tls?.status() ?? [] };
   }
 
   /**
@@ -344,6 +391,7 @@ export class Daemon {
 
   async #stopNow(): Promise<void> {
     this.#stopping = true; // /healthz answers 503 from now on
+    this.#sampler.stop();
     await this.#watcher?.stop();
     // shutdown.delay: keep accepting while whoever routes here (a Kubernetes
     // Service, an outer load balancer) sees /healthz fail and stops sending
@@ -358,6 +406,7 @@ export class Daemon {
     const draining = this.#gens.drain();
     await this.reloader.settled();
     await draining;
+    await this.#tls?.stop();
     await this.#workers?.stop(this.#opts.drainMs ?? 10_000);
     this.#handler.closeUpgrades();
     await this.#gens.close();
@@ -390,6 +439,41 @@ export class Daemon {
     this.#accessLog.configure(cfg.accessLog, this.log);
     this.#adminAuth = { token: this.#adminToken, allowRemote: cfg.admin?.allowRemote ?? false };
     this.#budget.ratio = cfg.retry.budget;
+  }
+
+  /**
+   * #recordReload adds a reload to the history at once; git runs after it
+   * (bounded, admin/git.ts) and fills the entry's commit in when it answers,
+   * and /status's configGit when the entry is the serving config.
+   */
+  #recordReload(r: HistoryRecord): void {
+    const entry = this.#history.record(r);
+    if (r.result === 'applied' && r.hash) this.#loaded = { hash: r.hash, at: r.at };
+    const loaded = this.#loaded;
+    void readGit(this.configPath).then((git) => {
+      if (!git) return;
+      this.#history.setGit(entry.id, git);
+      if (r.result !== 'failed' && r.hash === loaded.hash) loaded.git = git;
+    });
+  }
+
+  /** #seriesSample reads the counters the series are made of (with workers, their latest reports); nothing without an admin API to show them. */
+  async #seriesSample(): Promise<SeriesSample> {
+    const g = this.#gens.current;
+    if (!g.config.admin) throw new Error('no admin API');
+    await this.refresh();
+    const summed = this.#workers ? sumTraffic(this.#reports) : undefined;
+    const tallies = this.#workers ? [this.metrics.snapshot(), this.#retired.snapshot(), ...this.#reports.map((r) => r.tally)] : [this.metrics.snapshot()];
+    return sampleOf(Date.now(), tallies, g.backends.map((b) => {
+      const t = summed ? (summed.get(b.url) ?? { inFlight: 0, requests: 0, failures: 0 }) : b.traffic;
+      return { url: b.url, requests: t.requests, failures: t.failures, inFlight: t.inFlight };
+    }));
+  }
+
+  #liveConfig(): LiveConfigDoc {
+    const g = this.#gens.current;
+    const git = this.#loaded.hash === g.hash ? this.#loaded.git : undefined;
+    return { file: this.configPath, hash: g.hash, loadedAt: this.#loaded.at, ...(git ? { git } : {}), config: redactToken(g.config) };
   }
 
   #requestEnded(r: RequestRecord): void {

@@ -8,6 +8,7 @@ import type { WorkerReport } from '../admin/status.js';
 import type { LbConfig } from '../config/schema.js';
 import type { StateSnapshot } from '../pool/backend.js';
 import type { ListenerOptions } from '../proxy/server.js';
+import type { CertBundle } from '../tls/contexts.js';
 
 /** WORKER_ID_ENV names the environment variable a worker learns its id from. */
 export const WORKER_ID_ENV = 'YALB_WORKER_ID';
@@ -25,7 +26,10 @@ export interface GenerationMessage {
 
 /** ToWorker is what the primary sends a worker. */
 export type ToWorker =
-  | { t: 'init'; listener: ListenerOptions | undefined; generation: GenerationMessage }
+  /** init: `certs` makes the worker's listener HTTPS (the primary loads and checks them: one source of truth). */
+  | { t: 'init'; listener: ListenerOptions | undefined; generation: GenerationMessage; certs?: CertBundle | undefined }
+  /** certs: renewed or changed certificates, checked by the primary; served from the next handshake. */
+  | { t: 'certs'; certs: CertBundle }
   | GenerationMessage
   | { t: 'state'; states: StateSnapshot[] }
   /** conn: a client connection, as the message's handle; the worker answers `ack` with the same id. */

@@ -26,6 +26,7 @@ import { YalbError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { StateSnapshot } from '../pool/backend.js';
 import type { ListenerOptions } from '../proxy/server.js';
+import type { CertBundle } from '../tls/contexts.js';
 import { type GenerationMessage, type ToPrimary, type ToWorker, WORKER_ID_ENV, WORKER_VIA_ENV } from './ipc.js';
 
 /** WorkerSetOptions: what the primary's workers are started with (all passed in). */
@@ -37,6 +38,8 @@ export interface WorkerSetOptions {
   listener: ListenerOptions | undefined;
   /** generation is the serving generation, as a new worker receives it. */
   generation(): GenerationMessage;
+  /** certs: the certificates a new worker serves (absent: a plain HTTP listener). */
+  certs?(): CertBundle | undefined;
   /** outcome / markDown: passive results a worker saw (the primary applies them to its pool). */
   outcome(url: string, ok: boolean, reason: string, pool: string): void;
   markDown(url: string, reason: string, pool: string): void;
@@ -118,7 +121,7 @@ export class WorkerSet {
     child.on('message', (m: ToPrimary) => this.#onMessage(w, m));
     child.on('error', (err) => this.#o.log.error(`worker ${id}: ${err.message}`));
     child.once('exit', (code, signal) => this.#exited(w, code, signal));
-    this.#send(w, { t: 'init', listener: this.#o.listener, generation: this.#o.generation() });
+    this.#send(w, { t: 'init', listener: this.#o.listener, generation: this.#o.generation(), certs: this.#o.certs?.() });
     return w;
   }
 
@@ -299,6 +302,11 @@ export class WorkerSet {
   /** broadcastGeneration sends a committed generation to every worker. */
   broadcastGeneration(g: GenerationMessage): void {
     for (const w of this.#workers.values()) this.#send(w, g);
+  }
+
+  /** broadcastCerts sends renewed certificates to every worker. */
+  broadcastCerts(certs: CertBundle): void {
+    for (const w of this.#workers.values()) this.#send(w, { t: 'certs', certs });
   }
 
   /** broadcastStates sends backend states decided here (probes, ejections) to every worker. */

@@ -25,6 +25,8 @@ import { RetryBudget } from '../proxy/retry-budget.js';
 import { closeGracefully, createProxyListener } from '../proxy/server.js';
 import { engineNameOf } from '../proxy/settings.js';
 import { servedPools, type ServedPools } from '../reload/generation.js';
+import { SniContexts } from '../tls/contexts.js';
+import { type BackendTrust, DEFAULT_TRUST, loadBackendTrust } from '../config/backend-tls.js';
 import { AccessLog } from './access-log.js';
 import type { GenerationMessage, ToPrimary, ToWorker } from './ipc.js';
 
@@ -37,6 +39,7 @@ export interface Channel {
 
 interface WorkerRoute extends ServedPools {
   readonly number: number;
+  readonly trust: BackendTrust;
 }
 
 /** Worker is one serving process of a cluster. */
@@ -53,6 +56,8 @@ export class Worker {
   readonly #upstream: PassiveUpstream;
   readonly #startedAt = Date.now();
   #server: ReturnType<typeof createProxyListener> | undefined;
+  /** #tls: the certificates this worker serves (sent by the primary), when the listener is HTTPS. */
+  #tls: SniContexts | undefined;
   #route: WorkerRoute | undefined;
   #stopping: Promise<void> | undefined;
   #maxConnections: number | undefined;
@@ -67,7 +72,7 @@ export class Worker {
     this.#channel = channel;
     this.#exit = exit;
     this.#log = log;
-    this.#engines = new Engines(log);
+    this.#engines = new Engines(log, () => this.#route?.trust ?? DEFAULT_TRUST);
     this.#upstream = {
       outcome: (url, ok, reason, pool) => channel.send({ t: 'outcome', url, ok, reason, pool }),
       markDown: (url, reason, pool) => channel.send({ t: 'markDown', url, reason, pool }),
@@ -103,7 +108,8 @@ export class Worker {
   #onMessage(msg: ToWorker, handle: Socket | undefined): void {
     switch (msg.t) {
       case 'init':
-        this.#server = createProxyListener(this.#handler, msg.listener, () => this.#maxConnections);
+        this.#tls = msg.certs ? new SniContexts(msg.certs) : undefined;
+        this.#server = createProxyListener(this.#handler, msg.listener, () => this.#maxConnections, this.#tls);
         // The server never listens (the primary accepts): 'listening' starts
         // Node's connection tracking, which headersTimeout / requestTimeout
         // and closeIdleConnections() need.
@@ -112,6 +118,13 @@ export class Worker {
         return;
       case 'generation':
         this.#apply(msg);
+        return;
+      case 'certs':
+        try {
+          this.#tls?.apply(msg.certs);
+        } catch (err) {
+          this.#log.error(`YALB_ERR_TLS_CERTIFICATE: worker ${this.id} cannot serve the new certificates (${(err as Error).message}); keeping the old ones`);
+        }
         return;
       case 'state':
         for (const s of msg.states) this.#registry.mirror(s);
@@ -150,8 +163,14 @@ export class Worker {
     if (old && g.number <= old.number) return;
     for (const s of g.states) this.#registry.mirror(s);
     const cfg = g.config;
+    let trust = old?.trust ?? DEFAULT_TRUST;
+    try {
+      trust = loadBackendTrust(cfg.tls?.backend); // the primary checked the CA file; a race keeps the last one
+    } catch (err) {
+      this.#log.error(`worker ${this.id}: tls.backend: ${(err as Error).message}; keeping the previous backend CA`);
+    }
     const served = servedPools(cfg, g.number, this.#registry, this.#engines.get(engineNameOf(cfg)), { upstream: this.#upstream });
-    this.#route = { ...served, number: g.number };
+    this.#route = { ...served, number: g.number, trust };
     for (const r of served.pools) r.pool.serve(old?.poolNamed(r.pool.name));
     const urls = served.backends.map((b) => b.url);
     this.#registry.retain(urls);

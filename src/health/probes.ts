@@ -8,7 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import { backendTlsOptions } from '../config/backend-tls.js';
+import { type BackendTrust, backendTlsOptions } from '../config/backend-tls.js';
 import type { StatusRanges } from '../config/schema.js';
 
 /** ProbeResult is the verdict of one probe. */
@@ -62,11 +62,11 @@ function bounded(timeoutMs: number, signal: AbortSignal | undefined, start: (fin
 }
 
 /** tcpProbe connects to the backend's host:port (TLS handshake for https://) and closes. */
-export function tcpProbe(url: string, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+export function tcpProbe(url: string, timeoutMs: number, signal?: AbortSignal, trust?: BackendTrust): Promise<ProbeResult> {
   const t = target(url);
   return bounded(timeoutMs, signal, (finish) => {
     const socket = t.tls
-      ? tls.connect({ host: t.host, port: t.port, ...backendTlsOptions(url) }, () => finish(true, 'ok'))
+      ? tls.connect({ host: t.host, port: t.port, ...backendTlsOptions(url, trust) }, () => finish(true, 'ok'))
       : net.connect({ host: t.host, port: t.port }, () => finish(true, 'ok'));
     // A failed certificate check is an 'error' whose code names it (DEPTH_ZERO_SELF_SIGNED_CERT, ERR_TLS_CERT_ALTNAME_INVALID, …).
     socket.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? err.message));
@@ -75,14 +75,14 @@ export function tcpProbe(url: string, timeoutMs: number, signal?: AbortSignal): 
 }
 
 /** httpProbe GETs `path` on the backend; passes when the status is in `expect`. */
-export function httpProbe(url: string, path: string, expect: StatusRanges, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
+export function httpProbe(url: string, path: string, expect: StatusRanges, timeoutMs: number, signal?: AbortSignal, trust?: BackendTrust): Promise<ProbeResult> {
   const t = target(url);
   return bounded(timeoutMs, signal, (finish) => {
     const mod = t.tls ? https : http;
     const req = mod.request({
       host: t.host, port: t.port, path, method: 'GET', agent: false,
       headers: { host: t.hostHeader, 'user-agent': USER_AGENT, connection: 'close' },
-      ...(t.tls ? backendTlsOptions(url) : {}),
+      ...(t.tls ? backendTlsOptions(url, trust) : {}),
     }, (res) => {
       const status = res.statusCode ?? 0;
       res.resume();

@@ -11,6 +11,7 @@ import type { StatusRanges } from '../config/schema.js';
 import type { Backend } from '../pool/backend.js';
 import type { HealthSink } from '../pool/pool.js';
 import type { Logger } from '../log/logger.js';
+import type { BackendTrust } from '../config/backend-tls.js';
 import { httpProbe, type ProbeResult, tcpProbe } from './probes.js';
 
 /** HealthSettings are the healthCheck.* values in ms. */
@@ -20,6 +21,8 @@ export interface HealthSettings {
   path: string | undefined;
   /** expectStatus: the status ranges that pass an HTTP probe (parsed once by the config schema). */
   expectStatus: StatusRanges;
+  /** trust: how https:// backends' certificates are checked (tls.backend; default Node's store). */
+  trust?: BackendTrust | undefined;
 }
 
 /** PROBE_BATCH is how many probes probeOnce starts in one turn of the event loop. */
@@ -31,8 +34,8 @@ export type Prober = (backend: Backend, signal: AbortSignal) => Promise<ProbeRes
 /** defaultProber returns the TCP or HTTP prober the settings ask for. */
 export function defaultProber(cfg: HealthSettings): Prober {
   return cfg.path === undefined
-    ? (b, signal) => tcpProbe(b.url, cfg.timeoutMs, signal)
-    : (b, signal) => httpProbe(b.url, cfg.path as string, cfg.expectStatus, cfg.timeoutMs, signal);
+    ? (b, signal) => tcpProbe(b.url, cfg.timeoutMs, signal, cfg.trust)
+    : (b, signal) => httpProbe(b.url, cfg.path as string, cfg.expectStatus, cfg.timeoutMs, signal, cfg.trust);
 }
 
 /** HealthScheduler probes a generation's backends until stopped. */

@@ -5,6 +5,7 @@
  * default path (access lines go through the access log, see access-log.ts).
  */
 import winston from 'winston';
+import { colorWanted } from './color.js';
 
 /** Logger is the logging interface every part receives as a parameter. */
 export type Logger = winston.Logger;
@@ -12,7 +13,7 @@ export type Logger = winston.Logger;
 /** LoggerOptions choose the level, the format and where lines go. */
 export interface LoggerOptions {
   level?: 'error' | 'warn' | 'info' | 'debug';
-  /** format: 'pretty' (colours, for a terminal) or 'json' (one object per line). Default: pretty on a TTY. */
+  /** format: 'pretty' (for a terminal, coloured unless NO_COLOR) or 'json' (one object per line). Default: pretty on a TTY. */
   format?: 'pretty' | 'json';
   /** stream to write to instead of stdout (tests, --log-file). */
   stream?: NodeJS.WritableStream;
@@ -23,15 +24,17 @@ export interface LoggerOptions {
 /** createLogger returns a new winston logger; each call is independent. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const stream = opts.stream ?? process.stdout;
-  const isTty = (stream as { isTTY?: boolean }).isTTY === true && !process.env.NO_COLOR;
+  const isTty = (stream as { isTTY?: boolean }).isTTY === true;
   const format = opts.format ?? (isTty ? 'pretty' : 'json');
+  // NO_COLOR drops the colour only; the pretty layout stays (https://no-color.org).
+  const colour = colorWanted(stream as { isTTY?: boolean });
   const { combine, timestamp, json, printf, colorize, errors } = winston.format;
   const fmt = format === 'json'
     ? combine(timestamp(), errors({ stack: true }), json())
     : combine(
       timestamp({ format: 'HH:mm:ss.SSS' }),
       errors({ stack: true }),
-      colorize(),
+      ...(colour ? [colorize()] : []),
       printf(({ level, message, timestamp: ts, component, ...rest }) => {
         const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
         return `${String(ts)} ${level}${component ? ` [${String(component)}]` : ''} ${String(message)}${extra}`;

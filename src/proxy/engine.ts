@@ -17,6 +17,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import type { EngineName } from '../config/schema.js';
 import type { RequestBody } from './body.js';
+import { type BackendTrust, DEFAULT_TRUST } from '../config/backend-tls.js';
 import { createHttpProxy3Engine } from './engines/http-proxy-3.js';
 import { createUndiciEngine } from './engines/undici.js';
 
@@ -91,9 +92,12 @@ export type { EngineName } from '../config/schema.js';
 export class Engines {
   readonly #log: Logger;
   readonly #made = new Map<EngineName, Engine>();
+  /** #trust reads tls.backend of the generation in use (https:// backends' certificate checks). */
+  readonly #trust: () => BackendTrust;
 
-  constructor(log: Logger) {
+  constructor(log: Logger, trust: () => BackendTrust = () => DEFAULT_TRUST) {
     this.#log = log;
+    this.#trust = trust;
   }
 
   /** get returns the engine named `name`, creating it on first use. */
@@ -108,9 +112,9 @@ export class Engines {
 
   #create(name: EngineName): Engine {
     switch (name) {
-      case 'http-proxy-3': return createHttpProxy3Engine(this.#log);
+      case 'http-proxy-3': return createHttpProxy3Engine(this.#log, this.#trust);
       // WebSocket upgrades always go through http-proxy-3.
-      case 'undici': return createUndiciEngine((...a) => this.get('http-proxy-3').upgrade(...a));
+      case 'undici': return createUndiciEngine((...a) => this.get('http-proxy-3').upgrade(...a), this.#trust);
     }
   }
 

@@ -68,8 +68,10 @@ export interface ProxyDeps {
   log: Logger;
 }
 
-/** TLS: the proxy listener does not terminate TLS yet (the TLS issue adds it): X-Forwarded-Proto is http. */
-const TLS = false;
+/** viaTls tells whether the client reached a TLS listener (X-Forwarded-Proto, the sticky cookie's Secure). */
+function viaTls(req: IncomingMessage): boolean {
+  return (req.socket as { encrypted?: boolean }).encrypted === true;
+}
 
 /**
  * watchClientIdle ends a request whose body stops arriving for `ms`
@@ -201,7 +203,7 @@ export class ProxyHandler {
     if (route === undefined) return fail('no-route');
     const { pool, settings: s, engine } = route;
 
-    prepareRequestHeaders(req, { trusted: s.trusted, tls: TLS });
+    prepareRequestHeaders(req, { trusted: s.trusted, tls: viaTls(req), port: req.socket.localPort });
     addVia(req, via);
     const bodyless = hasNoBody(req);
     if (s.clientIdleMs > 0 && !bodyless) watchClientIdle(req, res, s.clientIdleMs);
@@ -253,7 +255,7 @@ export class ProxyHandler {
       let setCookie: string | undefined;
       if (stickyName) {
         const id = b.stickyId;
-        if (id !== stickyWanted) setCookie = stickyCookie(stickyName, id, TLS);
+        if (id !== stickyWanted) setCookie = stickyCookie(stickyName, id, viaTls(req));
       }
       pool.begin(b);
       let outcome: AttemptOutcome = { kind: 'client-abort' };
@@ -361,7 +363,7 @@ export class ProxyHandler {
       return;
     }
     const { pool, settings: s, engine } = route;
-    prepareRequestHeaders(req, { trusted: s.trusted, tls: TLS }, true);
+    prepareRequestHeaders(req, { trusted: s.trusted, tls: viaTls(req), port: req.socket.localPort }, true);
     addVia(req, via);
     const key = s.hashKey ? hashKeyOf(req, s.hashKey) : undefined;
     // Follow a sticky cookie (Socket.IO-style clients upgrade on the backend

@@ -35,6 +35,8 @@ export function removeHopByHop(headers: IncomingHttpHeaders, keep: readonly stri
 export interface ForwardedOptions {
   trusted: BlockList | undefined;
   tls: boolean;
+  /** port: the listener port the client connected to (X-Forwarded-Port); absent = not set. */
+  port?: number | undefined;
 }
 
 /** unmapIpv4 folds an IPv4-mapped IPv6 address (::ffff:10.0.0.1) to plain IPv4. */
@@ -80,8 +82,9 @@ export function prepareRequestHeaders(req: IncomingMessage, opts: ForwardedOptio
     if (h.host) h['x-forwarded-host'] = h.host;
     else if (h['x-forwarded-host'] !== undefined) delete h['x-forwarded-host'];
   }
+  if (opts.port !== undefined && (!trusted || !h['x-forwarded-port'])) h['x-forwarded-port'] = String(opts.port);
   if (!trusted) {
-    if (h['x-forwarded-port'] !== undefined) delete h['x-forwarded-port'];
+    if (opts.port === undefined && h['x-forwarded-port'] !== undefined) delete h['x-forwarded-port'];
     if (h.forwarded !== undefined) delete h.forwarded;
   }
 }

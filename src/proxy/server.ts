@@ -4,7 +4,9 @@
  * close() stops accepting and drains in-flight requests, bounded.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import type { SniContexts } from '../tls/contexts.js';
 import type { ListenAddress } from '../config/address.js';
 import { YalbError } from '../errors.js';
 import type { ProxyHandler } from './handle-request.js';
@@ -43,7 +45,7 @@ const kWaitingGate = Symbol('yalb.waitingGate');
  * connection costs a file descriptor and nothing else (its bytes stay in the
  * kernel); when descriptors run out, libuv closes new ones, never crashing.
  */
-function limitConnections(server: http.Server, max: () => number | undefined): void {
+function limitConnections(server: http.Server | https.Server, max: () => number | undefined): void {
   const [serve] = server.listeners('connection') as Array<(socket: Socket) => void>;
   if (!serve) return;
   server.removeListener('connection', serve);
@@ -78,10 +80,15 @@ function limitConnections(server: http.Server, max: () => number | undefined): v
   });
 }
 
-/** createProxyServer returns an http.Server wired to the handler; it is not yet listening. `maxConnections` reads limits.maxConnections. */
-export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions = {}, maxConnections?: () => number | undefined): http.Server {
+/**
+ * createProxyServer returns an http.Server wired to the handler; it is not
+ * yet listening. `maxConnections` reads limits.maxConnections. With `tls`
+ * it is an https.Server serving those contexts (SNI; the default pair for
+ * clients that send no name); the same HTTP options apply.
+ */
+export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions = {}, maxConnections?: () => number | undefined, tls?: SniContexts): http.Server | https.Server {
   const headersTimeout = opts.headersTimeoutMs ?? 15_000;
-  const server = http.createServer({
+  const httpOptions: http.ServerOptions = {
     headersTimeout,
     requestTimeout: opts.requestTimeoutMs ?? 0,
     // Node enforces headersTimeout and requestTimeout only when this timer
@@ -91,9 +98,21 @@ export function createProxyListener(handler: ProxyHandler, opts: ListenerOptions
     connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 65_000,
     maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
-  }, (req, res) => {
+  };
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
     handler.handle(req, res).catch(() => res.destroy());
-  });
+  };
+  let server: http.Server | https.Server;
+  if (tls) {
+    // A client must finish its handshake within headersTimeout too (Node's default is 120 s: a slowloris door).
+    const s = https.createServer({ ...httpOptions, ...tls.serverOptions(), handshakeTimeout: headersTimeout }, serve);
+    tls.attach(s);
+    // A failed handshake (a scanner, an old client, a wrong name) closes that connection only.
+    s.on('tlsClientError', (_err, socket) => socket.destroy());
+    server = s;
+  } else {
+    server = http.createServer(httpOptions, serve);
+  }
   if (maxConnections) limitConnections(server, maxConnections);
   server.on('upgrade', (req, socket, head) => {
     handler.upgrade(req, socket, head).catch(() => socket.destroy());
@@ -136,7 +155,7 @@ export async function closeGracefully(server: Server, inFlight: () => number, dr
   const closed = new Promise<void>((r) => server.close(() => r()));
   (server as Server & { [kWaitingGate]?: { close(): void } })[kWaitingGate]?.close();
   // A plain net.Server (a cluster primary's, which hands connections on) has no HTTP exchanges to wait for.
-  const h = server instanceof http.Server ? server : undefined;
+  const h = server instanceof http.Server || server instanceof https.Server ? server : undefined;
   h?.closeIdleConnections();
   const deadline = Date.now() + drainMs;
   while (inFlight() > 0 && Date.now() < deadline) {

@@ -19,6 +19,7 @@ import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/address.js';
 import { resolvePools, type ResolvedPool } from '../config/pools.js';
+import { type BackendTrust, loadBackendTrust } from '../config/backend-tls.js';
 import type { LbConfig } from '../config/schema.js';
 import { HealthScheduler, healthSettingsFrom } from '../health/scheduler.js';
 import type { Logger } from '../log/logger.js';
@@ -50,6 +51,8 @@ export interface ServedPools extends Served {
 /** Generation is one applied config: its pools and routes, its probes and its source. */
 export interface Generation extends ServedPools {
   readonly number: number;
+  /** trust: tls.backend with its CA read (https:// backends' checks, for the probes and the engines). */
+  readonly trust: BackendTrust;
   readonly config: LbConfig;
   readonly hash: string;
   readonly health: ProbeGroup;
@@ -326,6 +329,7 @@ export class Generations {
 async function buildGeneration(
   deps: GenerationDeps, cfg: LbConfig, hash: string, n: number, probing?: (h: ProbeGroup) => void,
 ): Promise<Generation> {
+  const trust = loadBackendTrust(cfg.tls?.backend); // throws with configPath: nothing built yet
   // Before the pools ask the registry for state: what it has not seen yet is new.
   const resolved = resolvePools(cfg);
   const fresh = new Set<string>();
@@ -335,10 +339,10 @@ async function buildGeneration(
   const schedulers = served.pools.map((r, i) => {
     const backends = r.pool.backends.filter((b) => !probed.has(b.url));
     for (const b of backends) probed.add(b.url);
-    return { health: new HealthScheduler(backends, r.pool, healthSettingsFrom(resolved[i] as ResolvedPool), deps.log, { random: deps.random }), backends };
+    return { health: new HealthScheduler(backends, r.pool, { ...healthSettingsFrom(resolved[i] as ResolvedPool), trust }, deps.log, { random: deps.random }), backends };
   });
   const health = new ProbeGroup(schedulers);
   probing?.(health);
   await health.probeOnce(fresh);
-  return { ...served, number: n, config: cfg, hash, health };
+  return { ...served, number: n, config: cfg, trust, hash, health };
 }

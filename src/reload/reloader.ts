@@ -34,9 +34,22 @@ export interface ReloadTarget {
   apply(config: LbConfig, hash: string): Promise<void>;
 }
 
-/** ReloaderHooks report outcomes (metrics). */
+/** ReloadRecord is one finished attempt that did something (applied, failed, or the file back in sync), for the history. */
+export interface ReloadRecord {
+  trigger: string;
+  at: string;
+  result: 'applied' | 'failed' | 'restored';
+  durationMs: number;
+  hash?: string;
+  changes: string[];
+  errors: string[];
+}
+
+/** ReloaderHooks report outcomes (metrics, the reload history). */
 export interface ReloaderHooks {
   onResult?(ok: boolean): void;
+  /** onReload hears every attempt that did something; an unchanged file is not one. */
+  onReload?(r: ReloadRecord): void;
 }
 
 /** Reloader serialises reloads and records the last result. */
@@ -86,16 +99,18 @@ export class Reloader {
   }
 
   async #reloadNow(trigger: string): Promise<ReloadResult> {
+    const started = performance.now();
     try {
-      return await this.#attempt(trigger);
+      return await this.#attempt(trigger, started);
     } catch (err) {
       // A bug, not a bad file: keep serving, and say so like any failed reload.
-      return this.#failed(trigger, [`${this.#file}: internal error: ${(err as Error).message}`], new Date().toISOString());
+      return this.#failed(trigger, [`${this.#file}: internal error: ${(err as Error).message}`], new Date().toISOString(), started);
     }
   }
 
-  async #attempt(trigger: string): Promise<ReloadResult> {
+  async #attempt(trigger: string, started: number): Promise<ReloadResult> {
     const at = () => new Date().toISOString();
+    const took = () => Math.round((performance.now() - started) * 10) / 10;
     const loaded = await loadConfig(this.#file);
     const running = this.#target.current;
     if (loaded.ok && loaded.hash === running.hash) {
@@ -103,6 +118,7 @@ export class Reloader {
         // The file is back to the bytes that serve: it is in sync again.
         this.lastReload = { ok: true, at: at(), hash: loaded.hash, trigger, changes: [] };
         this.#log.info(`reload (${trigger}): ${this.#file} matches the running config again`);
+        this.#hooks.onReload?.({ trigger, at: this.lastReload.at, result: 'restored', durationMs: took(), hash: loaded.hash, changes: [], errors: [] });
       } else if (this.#log.isDebugEnabled()) {
         this.#log.debug(`reload (${trigger}): content unchanged, ignored`);
       }
@@ -110,7 +126,7 @@ export class Reloader {
     }
     if (!loaded.ok) {
       const errors = loaded.issues.map(formatIssue);
-      return this.#failed(trigger, errors, at());
+      return this.#failed(trigger, errors, at(), started, loaded.hash);
     }
     const changes = configDiff(running.config, loaded.config);
     try {
@@ -119,18 +135,21 @@ export class Reloader {
       const e = err as Error & { configPath?: string[] };
       const where = e.configPath ? positionOf(loaded.text, e.configPath) : undefined;
       const prefix = where ? `${this.#file}:${where.line}:${where.col}: ${e.configPath?.join('.')}: ` : `${this.#file}: `;
-      return this.#failed(trigger, [prefix + e.message], at());
+      return this.#failed(trigger, [prefix + e.message], at(), started, loaded.hash);
     }
     this.applied++;
     this.lastReload = { ok: true, at: at(), hash: loaded.hash, trigger, changes };
     this.#hooks.onResult?.(true);
+    this.#hooks.onReload?.({ trigger, at: this.lastReload.at, result: 'applied', durationMs: took(), hash: loaded.hash, changes, errors: [] });
     this.#log.info(`reload applied (${trigger}): ${changes.length ? changes.join(', ') : 'no effective change (formatting or comments)'}`);
     return { ok: true, applied: true, hash: loaded.hash, changes };
   }
 
-  #failed(trigger: string, errors: string[], at: string): ReloadResult {
+  #failed(trigger: string, errors: string[], at: string, started: number, hash?: string): ReloadResult {
     this.lastReload = { ok: false, at, errors, trigger };
     this.#hooks.onResult?.(false);
+    const durationMs = Math.round((performance.now() - started) * 10) / 10;
+    this.#hooks.onReload?.({ trigger, at, result: 'failed', durationMs, ...(hash ? { hash } : {}), changes: [], errors });
     this.#log.error(`reload failed (${trigger}), keeping the running config:\n${errors.join('\n')}`);
     return { ok: false, errors };
   }

@@ -265,7 +265,8 @@ describe('loadConfig: every duration and size within what Node can honour; 0 mea
   const cases: Array<[string, string]> = [
     ['timeouts:\n  response: 1000h\n', 'timeouts.response: at most 24d'],
     ['healthCheck:\n  interval: 1000h\n', 'healthCheck.interval: at most 24d'],
-    ['healthCheck:\n  interval: 0\n', 'healthCheck.interval: must be at least 1 ms'],
+    ['healthCheck:\n  interval: 0\n', 'healthCheck.interval: must be at least 100 ms'],
+    ['healthCheck:\n  interval: 99ms\n', 'healthCheck.interval: must be at least 100 ms'],
     ['healthCheck:\n  timeout: 0s\n', 'healthCheck.timeout: must be at least 1 ms'],
     ['retry:\n  bufferLimit: 99999999999GiB\n', 'retry.bufferLimit: at most 1024 MiB'],
     ['timeouts:\n  clientIdle: 720h\n', 'timeouts.clientIdle: at most 24d'],

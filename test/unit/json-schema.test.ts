@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
 import { LB_SCHEMA_ID, lbJsonSchema } from '../../src/config/json-schema.js';
 import { LbConfigSchema } from '../../src/config/schema.js';
-import { DURATION_PATTERN } from '../../src/config/units.js';
+import { MAX_DURATION_MS } from '../../src/config/units.js';
 
 type Json = Record<string, any>;
 
@@ -16,9 +16,10 @@ function schema(): Json {
   return JSON.parse(JSON.stringify(lbJsonSchema(), null, 2)) as Json;
 }
 
-/** stringBranch finds the string branch of a duration's anyOf. */
-function stringBranch(prop: Json): Json | undefined {
-  return (prop.anyOf as Json[] | undefined)?.find((b) => b.type === 'string');
+/** durationPattern returns the pattern a duration key's strings must match (one schema typed string or integer). */
+function durationPattern(prop: Json): RegExp {
+  assert.deepEqual(prop.type, ['string', 'integer']);
+  return new RegExp(prop.pattern as string, 'u');
 }
 
 describe('lbJsonSchema', () => {
@@ -55,12 +56,16 @@ describe('lbJsonSchema', () => {
     const s = schema();
     const interval = s.properties.healthCheck.properties.interval;
     assert.equal(interval.default, '20s');
-    assert.equal(stringBranch(interval)?.pattern, DURATION_PATTERN);
+    assert.ok(durationPattern(interval).test('20s'));
+    assert.ok(!durationPattern(interval).test('5 seconds'));
+    assert.match(interval.errorMessage, /duration/);
     assert.equal(s.properties.retry.properties.delay.default, '10ms');
     for (const [key, want] of [['connect', '5s'], ['response', '60s'], ['idle', '60s']] as const) {
       const p = s.properties.timeouts.properties[key];
       assert.equal(p.default, want, key);
-      assert.equal(stringBranch(p)?.pattern, DURATION_PATTERN, key);
+      for (const ok of ['0s', '10ms', '1.5s', '2m', '596h']) assert.ok(durationPattern(p).test(ok), `${key} ${ok}`);
+      for (const bad of ['5 sec', '597h', '-1s', '1m30s', '10S']) assert.ok(!durationPattern(p).test(bad), `${key} ${bad}`);
+      assert.equal(p.maximum, MAX_DURATION_MS);
     }
     assert.equal(s.properties.strategy.default, 'round-robin');
     assert.ok(s.properties.strategy.enum.includes('least-connections'));

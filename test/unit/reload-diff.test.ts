@@ -42,8 +42,35 @@ test('configDiff: backends added and removed, weight, drain, strategy, listen, s
     'http://127.0.0.1:3032 draining',
     'strategy round-robin → least-connections',
     'listen 127.0.0.1:3030 → 127.0.0.1:4040',
-    'retry changed',
+    'retry.maxAttempts 3 → 2',
   ]);
+});
+
+test('configDiff: timeouts, health settings and other keys leaf by leaf, in their units; the admin token never printed', () => {
+  const a = cfg(`${base}admin:\n  listen: 127.0.0.1:9090\n  token: aaaaaaaaaaaaaaaaaaaa\n`);
+  const b = cfg([
+    base.trimEnd(),
+    'timeouts:',
+    '  connect: 2s',
+    'healthCheck:',
+    '  interval: 5s',
+    '  path: /health',
+    '  expectStatus: 200,204',
+    'retry:',
+    '  budget: 10%',
+    'sticky:',
+    '  cookie: lb',
+    'admin:',
+    '  listen: 127.0.0.1:9090',
+    '  token: bbbbbbbbbbbbbbbbbbbb',
+    '',
+  ].join('\n'));
+  const d = configDiff(a, b);
+  for (const line of ['timeouts.connect 5s → 2s', 'healthCheck.interval 20s → 5s', 'healthCheck.path set to /health',
+    'healthCheck.expectStatus 200-399 → 200,204', 'retry.budget 20% → 10%', 'sticky set', 'admin.token changed']) {
+    assert.ok(d.includes(line), `${line} in ${JSON.stringify(d)}`);
+  }
+  assert.ok(!JSON.stringify(d).includes('bbbb'), 'the token is not printed');
 });
 
 test('positionOf: 1-based line and column of a key\'s value; undefined when absent', () => {

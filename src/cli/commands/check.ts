@@ -3,10 +3,12 @@
  * A pure command: it gets its arguments and two print functions and returns
  * the exit code; src/cli.ts owns process.argv, the streams and process.exit.
  */
-import { formatIssue, loadConfig, type ConfigIssue } from '../../config/load.js';
+import { formatIssue, positionOf, type ConfigIssue } from '../../config/load.js';
+import { checkTls } from '../../tls/runtime.js';
 import { resolvePools } from '../../config/pools.js';
 import type { LbConfig } from '../../config/schema.js';
 import { configOption, parseCommand } from '../args.js';
+import { STDIN_NAME, readConfigInput } from '../config-input.js';
 import { badUsage as usageError, type CommandIo } from '../io.js';
 
 /** CHECK_FORMATS lists the values `--format` accepts. */
@@ -21,7 +23,8 @@ Validate a config file without starting the balancer. Every problem is
 reported as file:line:col: message.
 
 Options:
-  -c, --config FILE   config file to check (default: ./lb.yaml)
+  -c, --config FILE   config file to check (default: ./lb.yaml); "-" reads
+                      standard input, reported as <stdin>
       --format FMT    text   (default) problems on stderr, "FILE: ok (…)" on stdout
                       json   {"ok":…,"file":…,"issues":[…]} on stdout
                       github one ::error annotation per problem on stdout (GitHub Actions)
@@ -32,7 +35,8 @@ Exit status: 0 valid, 1 invalid or unreadable, 2 bad usage.
 Examples:
   yalb check
   yalb check -c /etc/yalb/lb.yaml
-  yalb check --format github -c deploy/lb.yaml`;
+  yalb check --format github -c deploy/lb.yaml
+  render-config | yalb check -c -`;
 
 /** runCheck runs `yalb check` with the arguments after the command name and returns the exit code. */
 export async function runCheck(args: string[], io: CommandIo): Promise<number> {
@@ -43,14 +47,20 @@ export async function runCheck(args: string[], io: CommandIo): Promise<number> {
   const file = values.config ?? 'lb.yaml';
   if (file === '') return badUsage(io, '--config needs a file name');
 
-  const result = await loadConfig(file);
+  const loaded = await readConfigInput(file, io);
+  const name = file === '-' ? STDIN_NAME : file;
+  // The files tls: names (readable, pair matches, not expired), at the key that names the bad file.
+  const tlsIssues: ConfigIssue[] = loaded.ok
+    ? checkTls(loaded.config).map((i) => ({ file: name, ...(positionOf(loaded.text, i.path) ?? { line: 1, col: 1 }), message: `${i.path.join('.')}: ${i.message}`, path: i.path.join('.') }))
+    : [];
+  const result = tlsIssues.length > 0 ? { ok: false as const, issues: tlsIssues } : loaded;
   const issues = result.ok ? [] : result.issues;
   const summary = result.ok
-    ? `${file}: ok (${result.config.pools ? poolSummary(result.config) : `${plural(result.config.backends.length, 'backend')}, strategy ${result.config.strategy}`})`
+    ? `${name}: ok (${result.config.pools ? poolSummary(result.config) : `${plural(result.config.backends.length, 'backend')}, strategy ${result.config.strategy}`})`
     : '';
   switch (format) {
     case 'json':
-      io.out(JSON.stringify({ ok: result.ok, file, issues }));
+      io.out(JSON.stringify({ ok: result.ok, file: name, issues }));
       break;
     case 'github':
       if (result.ok) io.out(summary);

@@ -1,52 +1,34 @@
 /**
- * `yalb status`: read the admin API named in the config and print the pool
- * as a table (or the raw JSON with --json).
+ * `yalb status`: read the admin API (--admin, or the one named in the
+ * config) and print the pool as a table (or the raw JSON with --json).
  */
 import type { StatusDocument } from '../../admin/status.js';
-import { formatListen } from '../../config/address.js';
-import { formatIssue, loadConfig } from '../../config/load.js';
+import { adminRequest, describeRefusal, findAdmin } from '../admin-client.js';
 import { configOption, parseCommand } from '../args.js';
-import type { CommandIo } from '../io.js';
+import { badUsage } from '../io.js';
+import { runWatch, type WatchIo } from './status-watch.js';
 
 /** usage is the help text of `yalb status`. */
-export const usage = `Usage: yalb status [-c FILE] [--json]
+export const usage = `Usage: yalb status [-c FILE] [--admin ADDR] [--json] [--watch]
 
 Show the running daemon's pool: each backend with its state and reason,
 weight, requests in flight, requests, failures and last probe. With several
 pools (pools: and routes:), the routes and one table per pool. Reads the
-admin API at admin.listen from the config file.
+admin API at --admin ADDR, or at admin.listen of the config file (read even
+when the rest of the file is invalid). A token comes from the config
+(admin.token, admin.tokenFile) or YALB_ADMIN_TOKEN.
 
 Options:
   -c, --config FILE   config file (default: ./lb.yaml)
+      --admin ADDR    the daemon's admin API, host:port (e.g. 127.0.0.1:9090)
       --json          print the /status document as JSON
+  -w, --watch         refresh the table every second (with request rates and
+                      latency of the last minute) until Ctrl-C; colour on a
+                      terminal unless NO_COLOR is set
   -h, --help          show this help
 
 Example:
   yalb status -c /etc/yalb/lb.yaml`;
-
-/**
- * get fetches `url` with the admin token, if any, and reads the whole body;
- * bounded to 5 s in all (connect, answer and body).
- */
-async function get(url: string, token: string | undefined): Promise<{ status: number; body: string }> {
-  try {
-    const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5000) });
-    return { status: res.status, body: await res.text() };
-  } catch (err) {
-    throw new Error(fetchFailure(err));
-  }
-}
-
-/**
- * fetchFailure says why a fetch failed. fetch reports every network error
- * as "fetch failed" with the socket error ("connect ECONNREFUSED …") in
- * `cause`, and the end of its AbortSignal.timeout as a TimeoutError.
- */
-function fetchFailure(err: unknown): string {
-  const e = err as (Error & { cause?: { message?: string } }) | undefined;
-  if (e?.name === 'TimeoutError') return 'timed out';
-  return e?.cause?.message ?? e?.message ?? String(err);
-}
 
 /** table renders rows as aligned columns. */
 export function table(rows: string[][]): string {
@@ -55,31 +37,28 @@ export function table(rows: string[][]): string {
 }
 
 /** runStatus runs `yalb status` and returns the exit code. */
-export async function runStatus(args: string[], io: CommandIo): Promise<number> {
-  const values = parseCommand('status', args, io, usage, { ...configOption, json: { type: 'boolean' } });
+export async function runStatus(args: string[], io: WatchIo): Promise<number> {
+  const values = parseCommand('status', args, io, usage, { ...configOption, admin: { type: 'string' }, json: { type: 'boolean' }, watch: { type: 'boolean', short: 'w' } });
   if (typeof values === 'number') return values;
   const file = values.config ?? 'lb.yaml';
-  const loaded = await loadConfig(file);
-  if (!loaded.ok) {
-    io.err(`yalb: cannot read the admin address from ${file}:\n${loaded.issues.map(formatIssue).join('\n')}`);
+  const found = findAdmin(values.admin, file);
+  if (typeof found === 'string') return badUsage(io, `status: ${found}`, usage);
+  if (!found.endpoint) {
+    io.err(`yalb: ${found.reason}, so there is no admin API to ask; pass --admin ADDR (YALB_ERR_ADMIN)`);
     return 1;
   }
-  const admin = loaded.config.admin;
-  if (!admin) {
-    io.err(`yalb: ${file} has no admin.listen, so there is no admin API to ask (YALB_ERR_ADMIN)`);
-    return 1;
-  }
-  const host = admin.listen.host === undefined || admin.listen.host === '0.0.0.0' || admin.listen.host === '::' ? '127.0.0.1' : admin.listen.host;
-  const url = `http://${formatListen({ host, port: admin.listen.port })}/status`;
+  const ep = found.endpoint;
+  const url = `${ep.base}/status`;
+  if (values.watch) return runWatch(ep.base, ep.token, io);
   let res;
   try {
-    res = await get(url, admin.token);
+    res = await adminRequest(ep, 'GET', '/status');
   } catch (err) {
     io.err(`yalb: no daemon answers at ${url}: ${(err as Error).message} (YALB_ERR_NOT_RUNNING)`);
     return 1;
   }
   if (res.status !== 200) {
-    io.err(`yalb: ${url} answered ${res.status} (YALB_ERR_ADMIN)`);
+    io.err(`yalb: ${describeRefusal(ep, '/status', res)}`);
     return 1;
   }
   if (values.json) {

@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { backendTlsOptions } from '../../config/backend-tls.js';
+import { type BackendTrust, backendTlsOptions, DEFAULT_TRUST } from '../../config/backend-tls.js';
 
 /**
  * BackendRoute is what an attempt to one backend needs from the cache: its
@@ -17,15 +17,30 @@ import { backendTlsOptions } from '../../config/backend-tls.js';
 export interface BackendRoute {
   readonly agent: http.Agent;
   readonly target: URL;
+  /** trustKey: the tls.backend the agent was made with (a change makes a new agent). */
+  readonly trustKey: string;
 }
 
 /** AgentCache owns the agents of one engine. */
 export class AgentCache {
   readonly #routes = new Map<string, BackendRoute>();
+  readonly #trust: () => BackendTrust;
 
-  /** route returns the agent and parsed URL of a backend, creating them on first use. */
+  constructor(trust: () => BackendTrust = () => DEFAULT_TRUST) {
+    this.#trust = trust;
+  }
+
+  /** route returns the agent and parsed URL of a backend, creating them on first use (and anew when tls.backend changed). */
   route(url: string): BackendRoute {
     let r = this.#routes.get(url);
+    const trust = url.charCodeAt(4) === 115 /* https: */ ? this.#trust() : DEFAULT_TRUST;
+    if (r && r.trustKey !== trust.key) {
+      // A reload changed tls.backend: new requests get an agent with the new
+      // checks; the old one's idle sockets close, busy ones finish first.
+      const old = r.agent;
+      if (!this.busy(url)) old.destroy();
+      r = undefined;
+    }
     if (!r) {
       const opts = {
         keepAlive: true,
@@ -38,8 +53,8 @@ export class AgentCache {
         maxFreeSockets: 64,
       };
       // https: verify the certificate against the backend URL's name, exactly as the probes do.
-      const agent = url.startsWith('https:') ? new https.Agent({ ...opts, ...backendTlsOptions(url) }) : new http.Agent(opts);
-      r = { agent, target: new URL(url) };
+      const agent = url.startsWith('https:') ? new https.Agent({ ...opts, ...backendTlsOptions(url, trust) }) : new http.Agent(opts);
+      r = { agent, target: new URL(url), trustKey: trust.key };
       this.#routes.set(url, r);
     }
     return r;

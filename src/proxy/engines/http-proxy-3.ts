@@ -12,7 +12,7 @@ import http, { type ClientRequest, type IncomingMessage, type ServerResponse } f
 import https from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { backendTlsOptions } from '../../config/backend-tls.js';
+import { type BackendTrust, backendTlsOptions, DEFAULT_TRUST } from '../../config/backend-tls.js';
 import { createProxyServer } from 'http-proxy-3';
 import type { Logger } from '../../log/logger.js';
 import type { AttemptOutcome, Engine, ForwardOptions } from '../engine.js';
@@ -37,13 +37,13 @@ function responseTimedOut(a: Attempt): void {
  * connectTo opens a TCP (or TLS, for https://) connection to a backend
  * origin within `ms` (0 = no limit); rejects with the connect error.
  */
-function connectTo(target: string, ms: number): Promise<Socket> {
+function connectTo(target: string, ms: number, trust: BackendTrust): Promise<Socket> {
   const u = new URL(target);
   const tls = u.protocol === 'https:';
   const port = Number(u.port || (tls ? 443 : 80));
   const host = u.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve, reject) => {
-    const s: Socket = tls ? tlsConnect({ host, port, ...backendTlsOptions(u) }) : netConnect({ host, port });
+    const s: Socket = tls ? tlsConnect({ host, port, ...backendTlsOptions(u, trust) }) : netConnect({ host, port });
     const timer = ms > 0 ? setTimeout(() => s.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECT_TIMEOUT' })), ms) : undefined;
     s.once(tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
@@ -231,10 +231,10 @@ export function dropDeleteLength(proxy: object): void {
 }
 
 /** createHttpProxy3Engine returns an Engine on one http-proxy-3 server, with a keep-alive agent per backend. */
-export function createHttpProxy3Engine(log: Logger): Engine {
+export function createHttpProxy3Engine(log: Logger, trust: () => BackendTrust = () => DEFAULT_TRUST): Engine {
   const proxy = createProxyServer({ xfwd: false, prependPath: true });
   dropDeleteLength(proxy);
-  const agents = new AgentCache();
+  const agents = new AgentCache(trust);
   /** wanted: the backends the last retain() kept; undefined = all. */
   let wanted: Set<string> | undefined;
   const dropIfUnwanted = (url: string) => {
@@ -310,7 +310,7 @@ export function createHttpProxy3Engine(log: Logger): Engine {
       // just-killed backend dropped the client).
       let backendSocket: Socket;
       try {
-        backendSocket = await connectTo(target, connectTimeoutMs);
+        backendSocket = await connectTo(target, connectTimeoutMs, trust());
       } catch (err) {
         return { ok: false, code: (err as NodeJS.ErrnoException).code ?? 'ECONNREFUSED', connectFailed: true };
       }

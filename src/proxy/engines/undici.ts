@@ -21,7 +21,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { backendTlsOptions } from '../../config/backend-tls.js';
+import { type BackendTrust, backendTlsOptions, DEFAULT_TRUST } from '../../config/backend-tls.js';
 import type { AttemptOutcome, Engine, ForwardOptions } from '../engine.js';
 import { shapeRawResponseHeaders } from '../response.js';
 
@@ -137,29 +137,32 @@ class UndiciAttempt {
 interface BackendPool {
   pool: Pool;
   connectMs: number;
+  /** trustKey: the tls.backend it was made with. */
+  trustKey: string;
 }
 
 /**
  * createUndiciEngine returns an Engine on undici Pools, one per backend.
  * `upgrade` is the engine WebSocket upgrades go through (http-proxy-3).
  */
-export function createUndiciEngine(upgrade: Engine['upgrade']): Engine {
+export function createUndiciEngine(upgrade: Engine['upgrade'], trustOf: () => BackendTrust = () => DEFAULT_TRUST): Engine {
   const pools = new Map<string, BackendPool>();
   /** wanted: the backends the last retain() kept; undefined = all. */
   let wanted: Set<string> | undefined;
 
   const poolFor = (url: string, connectMs: number): Pool => {
     const have = pools.get(url);
-    if (have && have.connectMs === connectMs) return have.pool;
-    // A reload changed timeouts.connect: new requests get a pool with the
-    // new timeout; the old one closes once its requests are done.
+    const trust = url.charCodeAt(4) === 115 /* https: */ ? trustOf() : DEFAULT_TRUST;
+    if (have && have.connectMs === connectMs && have.trustKey === trust.key) return have.pool;
+    // A reload changed timeouts.connect or tls.backend: new requests get a
+    // pool with the new settings; the old one closes once its requests are done.
     if (have) void have.pool.close().catch(noop);
     const pool = new Pool(url, {
       connections: null,
       pipelining: 1,
-      connect: { timeout: connectMs, ...(url.startsWith('https:') ? backendTlsOptions(url) : {}) },
+      connect: { timeout: connectMs, ...(url.startsWith('https:') ? backendTlsOptions(url, trust) : {}) },
     });
-    pools.set(url, { pool, connectMs });
+    pools.set(url, { pool, connectMs, trustKey: trust.key });
     return pool;
   };
 
