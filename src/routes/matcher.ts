@@ -53,7 +53,8 @@ function segmentKey(s: string): string | undefined {
  * each first segment gets the list of its rules and of the rules without a
  * whole first segment ("/api", "/", none), in file order. A lookup is one
  * indexOf, one slice, one Map lookup, then a scan of that short list.
- * Measured (examples/bench/routes.ts, 1,000 path prefixes): see the README.
+ * Measured (examples/bench/routes.ts, 1,000 path prefixes, same busy machine):
+ * a request falling through every prefix 25,514 → 425 ns, spread requests 12,640 → 501 ns.
  */
 class PrefixIndex<T> {
   readonly #bySegment = new Map<string, List<T>>();
@@ -140,6 +141,7 @@ export class RouteMatcher<T> {
    * Compiling is one pass over the rules in order, appending each rule to
    * every list it belongs to (O(rules × lists a rule reaches)); a list stops
    * taking rules after its catch-all (what follows it is unreachable there).
+   * Measured, 1,000 exact hosts: 131 → 8 ms against a filter of every rule per host.
    */
   constructor(rules: readonly RouteRule<T>[]) {
     this.size = rules.length;
