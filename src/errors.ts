@@ -11,6 +11,7 @@ export const ErrorCodes = {
   YALB_ERR_LISTEN: 'a listen address (proxy or admin) could not be bound',
   YALB_ERR_BAD_REQUEST: 'a request the proxy cannot forward (malformed target, headers too large or too slow): 400 / 408 / 431',
   YALB_ERR_NO_BACKEND: 'no backend is available for a request (503)',
+  YALB_ERR_NO_ROUTE: 'no route of routes: matches the request\'s host and path, and there is no default route (404)',
   YALB_ERR_UPSTREAM_CONNECT: 'a backend refused or did not accept the connection in time',
   YALB_ERR_UPSTREAM_RESET: 'a backend closed the connection before answering',
   YALB_ERR_UPSTREAM_TIMEOUT: 'a backend did not start its response within timeouts.response (504)',

@@ -24,16 +24,18 @@ const ALLOWED: Record<string, string[]> = {
   config: ['errors', 'config'],
   pool: ['errors', 'config', 'pool'],
   health: ['pool', 'config', 'errors', 'log', 'health'],
-  proxy: ['pool', 'config', 'errors', 'log', 'proxy'],
+  proxy: ['pool', 'config', 'errors', 'log', 'proxy', 'routes'],
+  // routes: the compiled routes: (issue 15), generic over what a route leads to.
+  routes: ['routes'],
   // The generation lifecycle (reload/generation.ts) builds probes and binds
   // listeners, so reload reaches health and the proxy's seams (see PROXY_SEAMS).
-  reload: ['config', 'pool', 'errors', 'log', 'reload', 'health', 'proxy'],
+  reload: ['config', 'pool', 'errors', 'log', 'reload', 'health', 'proxy', 'routes'],
   admin: ['pool', 'errors', 'log', 'admin'],
   log: ['log'],
   // Certificates: loaded, checked and watched (reload/watcher.ts), served by
   // the proxy's listener; the redirect listener hands ACME requests to the handler.
   tls: ['config', 'errors', 'log', 'proxy', 'reload', 'tls'],
-  daemon: ['errors', 'config', 'pool', 'health', 'proxy', 'reload', 'admin', 'log', 'daemon', 'version', 'tls'],
+  daemon: ['errors', 'config', 'pool', 'health', 'proxy', 'reload', 'admin', 'log', 'daemon', 'version', 'tls', 'routes'],
   // `yalb check` checks the files tls: names the way the daemon does (tls/runtime.ts checkTls).
   cli: ['daemon', 'config', 'errors', 'cli', 'version', 'tls'],
   index: ['daemon', 'config', 'log', 'errors'],

@@ -51,7 +51,7 @@ const USAGE = `Usage: npm run bench [-- OPTIONS]   (each option also as an envir
                      tls: yalb HTTPS vs yalb plain (needs wrk and openssl)
   --targets LIST     ids or parts of ids to run; direct     BENCH_TARGETS      (default all)
                      and baseline always run (the ratios need them):
-                     direct, baseline, yalb-undici, yalb-http-proxy-3 (or yalb), yalb-workers-2, yalb-log, fastify, nginx
+                     direct, baseline, yalb-undici, yalb-routes, yalb-http-proxy-3 (or yalb), yalb-workers-2, yalb-log, fastify, nginx
   --load wrk|node    closed-loop load generator             BENCH_LOAD         (default wrk when installed)
   --no-nginx         leave nginx out even when installed    BENCH_NGINX=0
   (env only)         yalb-workers-2 on every core instead of the proxy's one  BENCH_WORKERS_CORE=all

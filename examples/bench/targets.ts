@@ -191,7 +191,7 @@ function nodeScriptTarget(id: string, name: string, src: string): TargetDef {
 }
 
 /** YalbOptions shape the generated lb.yaml. */
-interface YalbOptions { engine?: string; accessLog?: boolean; workers?: number; cli?: string }
+interface YalbOptions { engine?: string; accessLog?: boolean; workers?: number; cli?: string; routes?: number }
 
 /**
  * yalbConfig is the generated lb.yaml: defaults, plus an HTTP health check
@@ -205,6 +205,7 @@ export function yalbConfig(port: number, adminPort: number, backends: string[], 
     ...(o.workers ? [`workers: ${o.workers}`] : []),
     'backends:',
     ...backends.map((u) => `  - url: ${u}`),
+    ...(o.routes ? routesYaml(backends, o.routes) : []),
     'healthCheck:',
     '  path: /',
     'admin:',
@@ -212,6 +213,27 @@ export function yalbConfig(port: number, adminPort: number, backends: string[], 
     ...(o.accessLog && accessLogFile ? ['accessLog:', `  path: ${accessLogFile}`, '  format: json'] : []),
     '',
   ].join('\n');
+}
+
+/**
+ * routesYaml makes a two-pool config (routes, issue 15): pool `api` on the
+ * same backends (one health state, one connection pool each), `n - 1` path
+ * prefixes to it, and the default route last: the benchmark's requests (`/`,
+ * `/64k`) are checked against every prefix before they reach the default
+ * pool, the slowest kind of match.
+ */
+function routesYaml(backends: string[], n: number): string[] {
+  return [
+    'pools:',
+    '  api:',
+    '    backends:',
+    ...backends.map((u) => `      - url: ${u}`),
+    '    healthCheck:',
+    '      path: /',
+    'routes:',
+    ...Array.from({ length: n - 1 }, (_, i) => `  - { match: { pathPrefix: /api${i}/, stripPrefix: true }, pool: api }`),
+    '  - pool: default',
+  ];
 }
 
 function yalbTarget(id: string, name: string, o: YalbOptions): TargetDef {
@@ -299,6 +321,8 @@ export function targetDefs(opts: { engines: boolean; nginx: string | undefined }
     // BENCH_COMPARE_CLI=/other/checkout/dist/cli.js: that build too, side by side (a change's cost, same run).
     const other = process.env.BENCH_COMPARE_CLI;
     if (other) defs.push(yalbTarget('yalb-undici-compare', `yalb, engine: undici, build ${other}`, { engine: 'undici', cli: other }));
+    // Next to yalb-undici: what routing costs (two pools, 10 routes, the request matching the last).
+    defs.push(yalbTarget('yalb-routes', 'yalb, engine: undici, 2 pools, 10 routes (matches the 10th)', { engine: 'undici', routes: 10 }));
     defs.push(yalbTarget('yalb-http-proxy-3', 'yalb, engine: http-proxy-3', { engine: 'http-proxy-3' }));
     const unpinned = process.env.BENCH_WORKERS_CORE === 'all';
     defs.push(yalbTarget('yalb-workers-2', unpinned ? 'yalb, workers: 2 (unpinned: both cores, one shared with the load)' : 'yalb, workers: 2 (primary and workers on the proxy\'s one core)', { workers: 2 }));

@@ -22,7 +22,8 @@ export const BACKEND_STATES: readonly BackendStateLabel[] = ['up', 'down', 'ejec
 
 /** BackendGaugeSource lets the metrics read per-backend state at scrape time. */
 export interface BackendGaugeSource {
-  backends(): Array<{ url: string; up: boolean; inFlight: number; state?: BackendStateLabel }>;
+  /** backends: one entry per pool and backend (`pool`: its name, routes issue 15). */
+  backends(): Array<{ pool?: string; url: string; up: boolean; inFlight: number; state?: BackendStateLabel }>;
   /** queue: requests waiting for a full pool now, and those turned away since start (summed over workers). */
   queue?(): { length: number; full: number; timedOut: number };
   /** info: what yalb_build_info labels (version, the serving engine, the config hash). */
@@ -134,10 +135,10 @@ export class Metrics {
     this.reloads.inc({ result: 'success' }, 0);
     this.reloads.inc({ result: 'failure' }, 0);
     new Gauge({
-      name: 'yalb_backend_up', help: '1 when the backend may take requests, else 0.', labelNames: ['backend'], registers,
+      name: 'yalb_backend_up', help: '1 when the backend may take requests, else 0.', labelNames: ['backend', 'pool'], registers,
       collect() {
         this.reset();
-        for (const b of source.backends()) this.set({ backend: b.url }, b.up ? 1 : 0);
+        for (const b of source.backends()) this.set({ backend: b.url, pool: b.pool ?? 'default' }, b.up ? 1 : 0);
       },
     });
     new Gauge({
@@ -162,10 +163,10 @@ export class Metrics {
       });
     }
     new Gauge({
-      name: 'yalb_backend_in_flight', help: 'Requests in flight to the backend.', labelNames: ['backend'], registers,
+      name: 'yalb_backend_in_flight', help: 'Requests in flight to the backend (from every pool that lists it).', labelNames: ['backend', 'pool'], registers,
       collect() {
         this.reset();
-        for (const b of source.backends()) this.set({ backend: b.url }, b.inFlight);
+        for (const b of source.backends()) this.set({ backend: b.url, pool: b.pool ?? 'default' }, b.inFlight);
       },
     });
     const queue = source.queue?.bind(source);

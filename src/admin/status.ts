@@ -99,9 +99,28 @@ export interface StatusDocument {
   workers: WorkerDoc[];
   /** queue: requests waiting for a full pool now (summed over workers), the size allowed, and those turned away. */
   queue: QueueDoc & { size: number };
+  /** backends: every distinct backend, one entry per URL (in every pool that lists it: one state). */
   backends: BackendDoc[];
   /** certificates: what the HTTPS listener serves (tls:), each with its last load result; [] without TLS. */
   certificates?: CertificateDoc[];
+  /** pools: each pool with its strategy and backends (weights are the pool's); one entry, "default", without pools:. */
+  pools: PoolDoc[];
+  /** routes: routes: of lb.yaml, in order (empty without routes:: every request goes to the one pool). */
+  routes: RouteDoc[];
+}
+
+/** PoolDoc is one pool in /status (routes, issue 15). */
+export interface PoolDoc {
+  name: string;
+  strategy: string;
+  panic: boolean;
+  backends: BackendDoc[];
+}
+
+/** RouteDoc is one route in /status: its match (null = the default route) and its pool. */
+export interface RouteDoc {
+  match: { host?: string | undefined; pathPrefix?: string | undefined; stripPrefix: boolean } | null;
+  pool: string;
 }
 
 /** StatusParts are the facts the daemon hands over to build the document. */
@@ -123,6 +142,11 @@ export interface StatusParts {
   inFlight: number;
   retryBudget: { ratio: number; retriesInFlight: number; refused: number };
   pool: Pool;
+  /** pools: every pool, in order (default: [pool]). */
+  pools?: readonly Pool[];
+  /** backends: every distinct backend (default: pool's). */
+  backends?: readonly Backend[];
+  routes?: RouteDoc[];
   /** workers: every serving process's report (with one process: this one's). */
   workers: WorkerReport[];
   /** clustered: the backends' traffic counters are the workers' sums, not this process's. */
@@ -167,8 +191,12 @@ function backendDoc(b: Backend, summed: Map<string, Traffic> | undefined): Backe
 
 /** statusDocument builds /status; it refreshes the pool first so ejections whose time is over show as ended. */
 export function statusDocument(p: StatusParts): StatusDocument {
-  p.pool.refresh();
+  const pools = p.pools ?? [p.pool];
+  for (const pool of pools) pool.refresh();
   const summed = p.clustered ? sumTraffic(p.workers) : undefined;
+  const list = p.backends ?? p.pool.backends;
+  // One pool: its entry shares the top-level documents (built once).
+  const all = list.map((b) => backendDoc(b, summed));
   return {
     version: p.version,
     pid: p.pid,
@@ -183,7 +211,7 @@ export function statusDocument(p: StatusParts): StatusDocument {
     strategy: p.strategy,
     engine: p.engine,
     draining: p.draining,
-    panic: p.pool.panic,
+    panic: pools.some((x) => x.panic),
     inFlight: p.inFlight,
     retryBudget: p.retryBudget,
     workers: p.workers.map((w) => ({
@@ -195,6 +223,11 @@ export function statusDocument(p: StatusParts): StatusDocument {
       full: p.workers.reduce((n, w) => n + w.queue.full, 0),
       timedOut: p.workers.reduce((n, w) => n + w.queue.timedOut, 0),
     },
-    backends: p.pool.backends.map((b) => backendDoc(b, summed)),
+    backends: all,
+    pools: pools.map((x) => ({
+      name: x.name, strategy: x.description.strategy, panic: x.panic,
+      backends: x.backends === list ? all : x.backends.map((b) => backendDoc(b, summed)),
+    })),
+    routes: p.routes ?? [],
   };
 }

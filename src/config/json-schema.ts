@@ -48,6 +48,8 @@ export function lbJsonSchema(): Record<string, unknown> {
     title: 'yalb lb.yaml',
     description: 'Configuration of the yalb load balancer: listen address, strategy, backends, retries, timeouts and health checks.',
     ...rest,
+    // backends: or pools: (routes, issue 15): one of the two is required.
+    anyOf: [{ required: ['backends'] }, { required: ['pools'] }],
   };
 }
 

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
-  Composer, Lexer, LineCounter, Parser, YAMLParseError, isAlias, isMap, isScalar, isSeq, parseDocument, type Document,
+  Composer, Lexer, LineCounter, Parser, YAMLParseError, isAlias, isMap, isScalar, isSeq, parseDocument, visit, type Document,
 } from 'yaml';
 import type { core } from 'zod';
 import { YalbError } from '../errors.js';
@@ -228,8 +228,18 @@ function* parseSteps(text: string, file: string, hash: string): Steps {
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    // Unresolved aliases and alias bombs (billion laughs) surface here.
-    return { ok: false, code: 'YALB_ERR_CONFIG_INVALID', issues: [at(0, `YAML: ${(err as Error).message}`)], hash };
+    // Unresolved aliases and alias bombs (billion laughs) surface here. An
+    // unresolved alias is most often an unquoted wildcard host (host:
+    // *.example.com, routes): point at it and say so.
+    let where = 0;
+    let hint = '';
+    visit(doc, { Alias(_, node) {
+      if (node.resolve(doc) !== undefined) return undefined;
+      where = node.range?.[0] ?? 0;
+      hint = ` (a value starting with * is an alias in YAML; a wildcard host must be quoted: "*${node.source}")`;
+      return visit.BREAK;
+    } });
+    return { ok: false, code: 'YALB_ERR_CONFIG_INVALID', issues: [at(where, `YAML: ${(err as Error).message}${hint}`)], hash };
   }
   yield; // toJS and the schema each take tens of ms at 10,000 backends: a pause between them
   const parsed = LbConfigSchema.safeParse(data, { reportInput: true });

@@ -9,6 +9,7 @@ import { withJsonSchema } from './json-hint.js';
 import {
   HASH_KEY_PATTERN, duration, parseHashKey, percent, size, statusRanges, type HashKey,
 } from './units.js';
+import { resolvePools } from './pools.js';
 
 /** STRATEGY_NAMES lists every value `strategy:` accepts. */
 export const STRATEGY_NAMES = [
@@ -148,6 +149,186 @@ const LogSchema = z.strictObject({
   level: z.enum(['error', 'warn', 'info', 'debug']).default('info').describe('Operational log level (default info).'),
 });
 
+// ---- pools and routes (issue 15) ---------------------------------------
+// Kept in one section: several named pools behind one listener, chosen per
+// request by routes:. The cross-key checks live in checkPoolsAndRoutes and
+// the per-pool values (pool key, else top-level key) in pools.ts.
+
+const HashKeySchema = z.string().regex(new RegExp(HASH_KEY_PATTERN), { error: 'hashKey: expected ip, header:NAME, cookie:NAME or query:NAME' })
+  .transform((v): HashKey => parseHashKey(v) as HashKey);
+
+const StickySchema = z.strictObject({
+  cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: 'sticky.cookie: expected a cookie name (letters, digits, - _ .)' })
+    .describe('Name of the cookie that pins a client to a backend (required when sticky is set; no default).'),
+});
+
+/**
+ * optionalKeys is `section` with every default removed and every key
+ * optional: a pool's section names only what it overrides, the rest comes
+ * from the top-level section (zod's .partial() keeps the defaults, which
+ * would hide the top-level value).
+ */
+function optionalKeys<T extends z.ZodObject>(section: T): z.ZodType<Partial<z.output<T>>, Partial<z.input<T>>> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(section.shape as Record<string, z.ZodType>)) {
+    let inner = field;
+    const description = field.description;
+    while (inner._zod.def.type === 'default' || inner._zod.def.type === 'prefault') inner = (inner._zod.def as unknown as { innerType: z.ZodType }).innerType;
+    shape[key] = (description ? inner.describe(description) : inner).optional();
+  }
+  return z.strictObject(shape) as unknown as z.ZodType<Partial<z.output<T>>, Partial<z.input<T>>>;
+}
+
+/** POOL_NAME_PATTERN: a pool name is a letter, then letters, digits, - or _ (it shows in /status, metrics labels and cookie names). */
+export const POOL_NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_-]{0,62}$';
+
+const PoolSchema = z.strictObject({
+  strategy: z.enum(STRATEGY_NAMES).optional().describe('This pool\'s strategy (default: the top-level strategy).'),
+  hashKey: HashKeySchema.optional().describe('strategy hash only: what this pool hashes (default: the top-level hashKey, else ip).'),
+  sticky: StickySchema.optional()
+    .describe('Sticky sessions for this pool (default: the top-level sticky, with the cookie name suffixed "-POOL" so two pools never share a cookie).'),
+  backends: z.array(BackendSchema).min(1, { error: 'backends: at least one backend is required' })
+    .describe('This pool\'s backends (required, at least one). A URL may be in several pools: it keeps one health state and one connection pool.'),
+  slowStart: duration('slowStart').optional().describe('This pool\'s slow start (default: the top-level slowStart).'),
+  healthCheck: optionalKeys(HealthCheckSchema).optional().describe('Keys that override the top-level healthCheck for this pool.'),
+  retry: optionalKeys(RetrySchema.omit({ budget: true })).optional()
+    .describe('Keys that override the top-level retry for this pool (retry.budget is the listener\'s, top level only).'),
+  timeouts: optionalKeys(TimeoutsSchema).optional().describe('Keys that override the top-level timeouts for this pool.'),
+  passive: optionalKeys(PassiveSchema).optional().describe('Keys that override the top-level passive checks for this pool.'),
+});
+
+const PoolsSchema = z.record(
+  z.string().regex(new RegExp(POOL_NAME_PATTERN), { error: 'pool name: expected a letter, then letters, digits, - or _ (at most 63)' }),
+  PoolSchema,
+);
+
+/** HOST_PATTERN: a host name (letters, digits, -, dots) or "*." and one, for routes' match.host. */
+const HOST_LABEL = '[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?';
+const HOST_PATTERN = `^(\\*\\.)?${HOST_LABEL}(\\.${HOST_LABEL})*\\.?$`;
+
+const RouteMatchSchema = z.strictObject({
+  host: z.string()
+    .transform((v, ctx) => {
+      const h = v.toLowerCase();
+      if (!new RegExp(HOST_PATTERN).test(h) || h.length > 254) {
+        const why = /:\d+$/.test(h) ? ' (without a port: the host matches whatever port the client used)' : '';
+        ctx.addIssue({ code: 'custom', message: `match.host: expected a host name like "api.example.com" or "*.example.com"${why}, got "${v}"` });
+        return z.NEVER;
+      }
+      return h.endsWith('.') ? h.slice(0, -1) : h;
+    })
+    .optional()
+    .describe('The request\'s host, without port, case-insensitive: exact, or "*.example.com" for exactly one more label (not example.com, not a.b.example.com; quote it in YAML) (default: any host).'),
+  pathPrefix: z.string().regex(/^\/[^?#\s]*$/, { error: 'match.pathPrefix: expected a path starting with "/" (no query, no spaces)' }).optional()
+    .describe('The request path starts with this string, as sent (no decoding); end it with "/" to match a whole segment (default: any path).'),
+  stripPrefix: z.boolean().default(false)
+    .describe('Remove pathPrefix before forwarding, keeping one leading slash: /api/users with /api/ → /users (default false).'),
+});
+
+const RouteSchema = z.strictObject({
+  match: RouteMatchSchema.optional().describe('What a request must match; absent = the default route (matches every request).'),
+  pool: z.string().min(1).describe('The pool that serves a matching request: a key of pools:, or "default" for the top-level backends: (required).'),
+});
+
+const RoutesSchema = z.array(RouteSchema).min(1, { error: 'routes: at least one route (or leave routes: out)' });
+
+/**
+ * checkPoolsAndRoutes reports, each at its key: no backends and no pools;
+ * a pool named default beside top-level backends; a route naming an
+ * unknown pool, with an empty match, or that an earlier route makes
+ * unreachable; a pool no route uses; several pools without routes; a
+ * backend URL in two pools with different health checks (it has one
+ * health state).
+ */
+function checkPoolsAndRoutes(cfg: LbConfig, ctx: z.core.$RefinementCtx<LbConfig>): void {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const named = Object.keys(cfg.pools ?? {});
+  if (cfg.backends.length === 0 && named.length === 0) {
+    // `backends: []` has its own issue already; an absent key is reported like any missing key (at the root).
+    if (ctx.issues.some((i) => i.path?.[0] === 'backends')) return;
+    if (cfg.pools) issue(['pools'], 'at least one pool is required');
+    else ctx.addIssue({ code: 'invalid_type', expected: 'array', input: undefined, path: ['backends'], message: 'missing required key "backends"' });
+    return;
+  }
+  if (cfg.backends.length > 0 && cfg.pools && 'default' in cfg.pools) {
+    issue(['pools', 'default'], 'pool "default" is the top-level backends: (give this pool another name, or move those backends here)');
+  }
+  const pools = resolvePools(cfg);
+  const names = pools.map((p) => p.name);
+  for (const p of pools) {
+    if (p.path[0] !== 'pools') continue;
+    const seen = new Map<string, number>();
+    p.backends.forEach((b, i) => {
+      const first = seen.get(b.url);
+      if (first !== undefined) issue([...p.path, 'backends', i, 'url'], `duplicate backend ${b.url} (same as backends[${first}])`);
+      else seen.set(b.url, i);
+    });
+    const own = cfg.pools?.[p.name];
+    if (own?.hashKey !== undefined && p.strategy !== 'hash') issue([...p.path, 'hashKey'], `hashKey is only used with strategy: hash (this pool's strategy is ${p.strategy})`);
+    if (p.healthCheck.timeout > p.healthCheck.interval) issue([...p.path, 'healthCheck', 'timeout'], 'healthCheck.timeout must not exceed healthCheck.interval');
+    if (p.healthCheck.interval < 100) issue([...p.path, 'healthCheck', 'interval'], 'healthCheck.interval must be at least 100ms');
+  }
+  // One URL has one health state: two pools may not probe it two ways.
+  const probedBy = new Map<string, { pool: string; how: string }>();
+  for (const p of pools) {
+    const h = p.healthCheck;
+    const how = JSON.stringify([h.path, h.expectStatus, h.interval, h.timeout, h.rise, h.fall]);
+    p.backends.forEach((b, i) => {
+      const first = probedBy.get(b.url);
+      if (!first) probedBy.set(b.url, { pool: p.name, how });
+      else if (first.pool !== p.name && first.how !== how) {
+        issue([...p.path, 'backends', i, 'url'], `backend ${b.url} is also in pool "${first.pool}" with other healthCheck settings; one backend has one health state: give both pools the same healthCheck`);
+      }
+    });
+  }
+  const routes = cfg.routes;
+  if (!routes) {
+    if (pools.length > 1) issue(['pools'], `several pools (${names.join(', ')}) need routes: to choose between them`);
+    return;
+  }
+  const used = new Set<string>();
+  routes.forEach((r, i) => {
+    if (!names.includes(r.pool)) {
+      issue(['routes', i, 'pool'], `unknown pool "${r.pool}" (pools: ${names.join(', ')})`);
+    } else used.add(r.pool);
+    if (r.match && r.match.host === undefined && r.match.pathPrefix === undefined) {
+      issue(['routes', i, 'match'], 'match: needs host, pathPrefix or both (a route without match: is the default route)');
+      return;
+    }
+    if (r.match?.stripPrefix && r.match.pathPrefix === undefined) issue(['routes', i, 'match', 'stripPrefix'], 'stripPrefix needs pathPrefix');
+    for (let k = 0; k < i; k++) {
+      const earlier = routes[k] as (typeof routes)[number];
+      const empty = earlier.match && earlier.match.host === undefined && earlier.match.pathPrefix === undefined; // reported already
+      if (empty || !covers(earlier.match, r.match)) continue;
+      issue(['routes', i], earlier.match
+        ? `unreachable: routes[${k}] (${describeMatch(earlier.match)}) matches every request this route matches; first match wins`
+        : `unreachable: routes[${k}] has no match: (the default route) and takes every request; put the default route last`);
+      break;
+    }
+  });
+  for (const p of pools) {
+    if (!used.has(p.name)) issue(p.path, `pool "${p.name}" is used by no route`);
+  }
+}
+
+type RouteMatch = z.output<typeof RouteMatchSchema>;
+
+/** covers tells whether every request `later` matches is matched by `earlier` too (so `later` is unreachable). */
+function covers(earlier: RouteMatch | undefined, later: RouteMatch | undefined): boolean {
+  if (!earlier) return true;
+  if (!later) return false;
+  const e = earlier.host;
+  const l = later.host;
+  const hostCovers = e === undefined || e === l
+    || (l !== undefined && e.startsWith('*.') && !l.startsWith('*.') && l.indexOf('.') === l.length - e.length + 1 && l.endsWith(e.slice(1)));
+  const pathCovers = earlier.pathPrefix === undefined || (later.pathPrefix !== undefined && later.pathPrefix.startsWith(earlier.pathPrefix));
+  return hostCovers && pathCovers;
+}
+
+function describeMatch(m: RouteMatch): string {
+  return [m.host !== undefined ? `host ${m.host}` : '', m.pathPrefix !== undefined ? `pathPrefix ${m.pathPrefix}` : ''].filter(Boolean).join(', ');
+}
+
 const pemPath = (what: string) => z.string({ error: `${what}: expected a file path` }).min(1, { error: `${what}: expected a file path` });
 
 const CertPairSchema = z.strictObject({
@@ -189,15 +370,12 @@ export const LbConfigSchema = z.strictObject({
     .describe('Processes that serve: 1 = one process (no cluster); N or "auto" (one per core) = a primary that owns config, reload, health and admin, and N serving workers (default 1).'),
   engine: z.enum(ENGINE_NAMES).default('undici')
     .describe('How HTTP requests reach backends: undici (faster, as measured by npm run bench) or http-proxy-3; WebSocket upgrades always use http-proxy-3 (default undici).'),
-  hashKey: z.string().regex(new RegExp(HASH_KEY_PATTERN), { error: 'hashKey: expected ip, header:NAME, cookie:NAME or query:NAME' })
-    .transform((v): HashKey => parseHashKey(v) as HashKey).optional()
+  hashKey: HashKeySchema.optional()
     .describe('strategy hash only: what to hash; ip | header:NAME | cookie:NAME | query:NAME (default ip).'),
-  sticky: z.strictObject({
-    cookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { error: 'sticky.cookie: expected a cookie name (letters, digits, - _ .)' })
-      .describe('Name of the cookie that pins a client to a backend (required when sticky is set; no default).'),
-  }).optional().describe('Sticky sessions by cookie, with any strategy (default: off).'),
-  backends: z.array(BackendSchema).min(1, { error: 'backends: at least one backend is required' })
-    .describe('The pool: each backend with url, optional weight and drain (required, at least one).'),
+  sticky: StickySchema.optional().describe('Sticky sessions by cookie, with any strategy (default: off).'),
+  // Optional when pools: is given (routes, issue 15); checkPoolsAndRoutes reports it missing otherwise.
+  backends: z.array(BackendSchema).min(1, { error: 'backends: at least one backend is required' }).default([])
+    .describe('The pool named "default": each backend with url, optional weight and drain (required unless pools: is given; at least one).'),
   slowStart: duration('slowStart').prefault('0s')
     .describe('Ramp a backend that comes up to full weight over this time; 0 = off (default 0s).'),
   trustedProxies: z.array(cidr('trustedProxies'))
@@ -221,6 +399,10 @@ export const LbConfigSchema = z.strictObject({
   admin: AdminSchema.optional().describe('Admin API (default: off).'),
   log: LogSchema.prefault({}).describe('Operational log (each key has its default).'),
   tls: TlsSchema.optional().describe('HTTPS on listen (cert + key, or certificates); tls.backend alone keeps a plain listener and sets how https:// backends are checked (default: off).'),
+  pools: PoolsSchema.optional()
+    .describe('Several named pools behind one listener, chosen by routes:; a top-level backends: is the pool named "default" (default: none).'),
+  routes: RoutesSchema.optional()
+    .describe('Which pool serves a request, by host and path; first match wins; a route without match: is the default; no match and no default answers 404 (default: none, every request goes to the one pool).'),
 }).superRefine((cfg, ctx) => {
   const seen = new Map<string, number>();
   cfg.backends.forEach((b, i) => {
@@ -243,7 +425,7 @@ export const LbConfigSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['admin', 'listen'], message: 'admin.listen must differ from listen' });
   }
   refineTls(cfg, ctx);
-});
+}).superRefine(checkPoolsAndRoutes);
 
 function refineTls(cfg: { tls?: z.output<typeof TlsSchema> | undefined; listen: { host?: string | undefined; port: number } }, ctx: z.RefinementCtx): void {
   const t = cfg.tls;
@@ -268,6 +450,10 @@ function refineTls(cfg: { tls?: z.output<typeof TlsSchema> | undefined; listen: 
 export type LbConfig = z.output<typeof LbConfigSchema>;
 /** LbConfigInput is what a user may write in lb.yaml. */
 export type LbConfigInput = z.input<typeof LbConfigSchema>;
+/** PoolConfig is one validated entry of `pools:` (only the keys it overrides). */
+export type PoolConfig = NonNullable<LbConfig['pools']>[string];
+/** RouteConfig is one validated entry of `routes:`. */
+export type RouteConfig = NonNullable<LbConfig['routes']>[number];
 /** BackendConfig is one validated entry of `backends:`. */
 export type BackendConfig = LbConfig['backends'][number];
 /** TlsConfig is a validated `tls:` block. */

@@ -24,6 +24,7 @@ import type { LbConfig } from '../config/schema.js';
 import { closeLogger, createLogger, type Logger } from '../log/logger.js';
 import { ReopenableFile } from '../log/reopenable-file.js';
 import { describeTransition } from '../pool/health-state.js';
+import type { Pool } from '../pool/pool.js';
 import { BackendRegistry } from '../pool/registry.js';
 import { Engines } from '../proxy/engine.js';
 import { newViaToken, ProxyHandler, RequestIds } from '../proxy/handle-request.js';
@@ -53,7 +54,22 @@ export function workerCountOf(cfg: LbConfig): number {
 
 /** generationMessage is a committed generation as a worker receives it. */
 function generationMessage(g: Generation): GenerationMessage {
-  return { t: 'generation', number: g.number, hash: g.hash, config: g.config, states: g.pool.backends.map((b) => b.state.snapshot()) };
+  return { t: 'generation', number: g.number, hash: g.hash, config: g.config, states: g.backends.map((b) => b.state.snapshot()) };
+}
+
+/** startedLine is the reload history's line for the start: the backends, and the strategy or the pools and routes. */
+function startedLine(g: Generation): string {
+  const n = g.backends.length;
+  const list = `${n} ${n === 1 ? 'backend' : 'backends'} (${g.backends.map((b) => b.url).join(', ')})`;
+  if (!g.routes && g.pools.length === 1) return `started: ${list}, strategy ${g.pool.description.strategy}`;
+  return `started: ${list} in ${g.pools.length} pools (${g.pools.map((r) => `${r.pool.name}: ${r.pool.description.strategy}`).join(', ')}), ${g.routes?.size ?? 0} routes`;
+}
+
+/** poolOf is the pool named `name` when it lists `url`, else the first pool that does (a reload moved it). */
+function poolOf(g: Generation, name: string, url: string): Pool | undefined {
+  const named = g.poolNamed(name);
+  if (named?.backend(url)) return named;
+  return g.pools.find((r) => r.pool.backend(url))?.pool;
 }
 
 /** Daemon is a running yalb: proxy listener, health checks, reload, admin API. */
@@ -115,10 +131,11 @@ export class Daemon {
     this.metrics = new Metrics({
       backends: () => {
         const summed = this.#workers ? sumTraffic(this.#reports) : undefined;
-        return gens.current.pool.backends.map((b) => ({
-          url: b.url, up: b.available, inFlight: summed ? (summed.get(b.url)?.inFlight ?? 0) : b.traffic.inFlight,
-          state: b.stateName === 'up' && b.effectiveWeight() < b.weight ? 'slow_start' : b.stateName,
-        }));
+        // One series per pool and backend (a URL in two pools shows in both, with its one state).
+        return gens.current.pools.flatMap((r) => r.pool.backends.map((b) => ({
+          pool: r.pool.name, url: b.url, up: b.available, inFlight: summed ? (summed.get(b.url)?.inFlight ?? 0) : b.traffic.inFlight,
+          state: b.stateName === 'up' && b.effectiveWeight() < b.weight ? 'slow_start' as const : b.stateName,
+        })));
       },
       load: () => (this.#workers
         ? { connections: this.#reports.reduce((n, r) => n + (r.connections ?? 0), 0), inFlight: this.#reports.reduce((n, r) => n + r.inFlight, 0) }
@@ -220,7 +237,7 @@ export class Daemon {
       if (clustered) {
         const workers = d.#startWorkers(workerCountOf(cfg));
         relay = (url) => {
-          const b = d.#gens.current.pool.backend(url);
+          const b = d.#gens.current.backend(url);
           if (b) workers.broadcastStates([b.state.snapshot()]);
         };
         await workers.start();
@@ -240,7 +257,7 @@ export class Daemon {
       d.metrics.lastReloadSuccess.set(Date.now() / 1000);
       d.#recordReload({
         trigger: 'start', at: new Date().toISOString(), result: 'applied', durationMs: Math.round((performance.now() - began) * 10) / 10, hash: loaded.hash,
-        changes: [`started: ${cfg.backends.length} ${cfg.backends.length === 1 ? 'backend' : 'backends'} (${cfg.backends.map((b) => b.url).join(', ')}), strategy ${cfg.strategy}`],
+        changes: [startedLine(gens.current)],
         errors: [],
       });
       d.#sampler.start();
@@ -256,9 +273,12 @@ export class Daemon {
       throw err;
     }
     const serving = d.#workers ? `, ${d.#workers.size} workers` : '';
+    const g = gens.current;
+    const up = g.backends.reduce((n, b) => (b.available ? n + 1 : n), 0);
+    const what = g.routes ? `${g.pools.length} pools, ${g.routes.size} routes, ${g.backends.length} backends` : `${g.backends.length} backends, strategy ${g.pool.description.strategy}`;
     const listen = formatListen({ host: cfg.listen.host, port: d.address.port });
-    log.info(`yalb ${VERSION} listening on ${listen}, ${cfg.backends.length} backends, strategy ${cfg.strategy}, ${gens.current.pool.availableCount()} up${serving}`, {
-      version: VERSION, listen, file: d.configPath, generation: gens.current.number, hash: gens.current.hash, engine: gens.current.engine.name,
+    log.info(`yalb ${VERSION} listening on ${listen}, ${what}, ${up} up${serving}`, {
+      version: VERSION, listen, file: d.configPath, generation: g.number, hash: g.hash, engine: g.engine.name,
       ...(d.#workers ? { workers: d.#workers.size } : {}),
     });
     return d;
@@ -269,7 +289,7 @@ export class Daemon {
     const gens = this.#gens;
     // A passive result may change what workers must know without a transition (a failure count starting or ending, probation ending).
     const relayIfChanged = (url: string, fn: () => void) => {
-      const b = gens.current.pool.backend(url);
+      const b = gens.current.backend(url);
       if (!b) return;
       const before = `${b.state.consecutiveFailures > 0} ${b.state.ejections} ${b.state.health} ${b.state.ejectedUntil}`;
       fn();
@@ -283,13 +303,16 @@ export class Daemon {
       listener: this.#opts.listener,
       generation: () => generationMessage(gens.current),
       certs: () => this.#tls?.bundle(),
-      outcome: (url, ok, reason) => relayIfChanged(url, () => {
-        const b = gens.current.pool.backend(url);
-        if (b) gens.current.pool.reportOutcome(b, ok, reason);
+      // The worker's pool decides whose passive rules apply; a pool gone since (a reload) hands over to any pool of the URL.
+      outcome: (url, ok, reason, pool) => relayIfChanged(url, () => {
+        const p = poolOf(gens.current, pool, url);
+        const b = p?.backend(url);
+        if (b) p?.reportOutcome(b, ok, reason);
       }),
-      markDown: (url, reason) => relayIfChanged(url, () => {
-        const b = gens.current.pool.backend(url);
-        if (b) gens.current.pool.markDown(b, reason);
+      markDown: (url, reason, pool) => relayIfChanged(url, () => {
+        const p = poolOf(gens.current, pool, url);
+        const b = p?.backend(url);
+        if (b) p?.markDown(b, reason);
       }),
     });
     return this.#workers;
@@ -353,12 +376,15 @@ export class Daemon {
       generation: g.number,
       lastReload: this.reloader.lastReload,
       listen: formatListen({ host: g.config.listen.host, port: this.address?.port ?? g.config.listen.port }),
-      strategy: g.config.strategy,
+      strategy: g.pool.description.strategy,
       engine: g.engine.name,
       draining: this.#stopping,
       inFlight: this.#workers ? this.#reports.reduce((n, r) => n + r.inFlight, 0) : this.#handler.inFlight,
       retryBudget: { ratio: this.#budget.ratio, retriesInFlight: this.#budget.retriesInFlight, refused: this.#budget.refused },
       pool: g.pool,
+      pools: g.pools.map((r) => r.pool),
+      backends: g.backends,
+      routes: (g.config.routes ?? []).map((r) => ({ match: r.match ?? null, pool: r.pool })),
       clustered: this.#workers !== undefined,
       queueSize: g.config.queue.size,
       workers: this.#workers ? this.#reports : [{
@@ -457,7 +483,7 @@ export class Daemon {
     await this.refresh();
     const summed = this.#workers ? sumTraffic(this.#reports) : undefined;
     const tallies = this.#workers ? [this.metrics.snapshot(), this.#retired.snapshot(), ...this.#reports.map((r) => r.tally)] : [this.metrics.snapshot()];
-    return sampleOf(Date.now(), tallies, g.pool.backends.map((b) => {
+    return sampleOf(Date.now(), tallies, g.backends.map((b) => {
       const t = summed ? (summed.get(b.url) ?? { inFlight: 0, requests: 0, failures: 0 }) : b.traffic;
       return { url: b.url, requests: t.requests, failures: t.failures, inFlight: t.inFlight };
     }));

@@ -50,7 +50,8 @@ export type ToPrimary =
   | { t: 'ready'; generation: number }
   | { t: 'ack'; id: number }
   | { t: 'report'; id: number; report: WorkerReport }
-  | { t: 'outcome'; url: string; ok: boolean; reason: string }
-  | { t: 'markDown'; url: string; reason: string }
+  /** outcome / markDown: `pool` names the pool whose passive rules apply (routes: a URL may be in several). */
+  | { t: 'outcome'; url: string; ok: boolean; reason: string; pool: string }
+  | { t: 'markDown'; url: string; reason: string; pool: string }
   /** log: one operational log line of the worker's, with its facts as fields. */
   | { t: 'log'; level: string; message: string; fields?: Record<string, unknown> };

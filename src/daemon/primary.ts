@@ -41,8 +41,8 @@ export interface WorkerSetOptions {
   /** certs: the certificates a new worker serves (absent: a plain HTTP listener). */
   certs?(): CertBundle | undefined;
   /** outcome / markDown: passive results a worker saw (the primary applies them to its pool). */
-  outcome(url: string, ok: boolean, reason: string): void;
-  markDown(url: string, reason: string): void;
+  outcome(url: string, ok: boolean, reason: string, pool: string): void;
+  markDown(url: string, reason: string, pool: string): void;
   /** exited hears a worker's id once it has exited (the primary folds its last counts into a retired total). */
   exited?(id: number): void;
   /** entry: the worker's entry module (default: worker-main next to this file). */
@@ -187,10 +187,10 @@ export class WorkerSet {
         this.#reportWaits.get(m.id)?.(m.report);
         return;
       case 'outcome':
-        this.#o.outcome(m.url, m.ok, m.reason);
+        this.#o.outcome(m.url, m.ok, m.reason, m.pool);
         return;
       case 'markDown':
-        this.#o.markDown(m.url, m.reason);
+        this.#o.markDown(m.url, m.reason, m.pool);
         return;
       case 'log': {
         const level = ['error', 'warn', 'info', 'debug'].includes(m.level) ? m.level : 'info';

@@ -17,14 +17,14 @@ import type { Socket } from 'node:net';
 import { queueDoc, type WorkerReport } from '../admin/status.js';
 import { RequestTally } from '../admin/request-tally.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { Pool, type PassiveUpstream } from '../pool/pool.js';
+import type { PassiveUpstream } from '../pool/pool.js';
 import { BackendRegistry } from '../pool/registry.js';
 import { Engines } from '../proxy/engine.js';
 import { ProxyHandler, RequestIds } from '../proxy/handle-request.js';
 import { RetryBudget } from '../proxy/retry-budget.js';
 import { closeGracefully, createProxyListener } from '../proxy/server.js';
-import { engineNameOf, proxySettingsFrom, type Route } from '../proxy/settings.js';
-import { poolDescriptionOf } from '../reload/generation.js';
+import { engineNameOf } from '../proxy/settings.js';
+import { servedPools, type ServedPools } from '../reload/generation.js';
 import { SniContexts } from '../tls/contexts.js';
 import { type BackendTrust, DEFAULT_TRUST, loadBackendTrust } from '../config/backend-tls.js';
 import { AccessLog } from './access-log.js';
@@ -38,7 +38,7 @@ export interface Channel {
   on(event: 'disconnect', fn: () => void): unknown;
 }
 
-interface WorkerRoute extends Route {
+interface WorkerRoute extends ServedPools {
   readonly number: number;
   readonly trust: BackendTrust;
 }
@@ -75,8 +75,8 @@ export class Worker {
     this.#log = log;
     this.#engines = new Engines(log, () => this.#route?.trust ?? DEFAULT_TRUST);
     this.#upstream = {
-      outcome: (url, ok, reason) => channel.send({ t: 'outcome', url, ok, reason }),
-      markDown: (url, reason) => channel.send({ t: 'markDown', url, reason }),
+      outcome: (url, ok, reason, pool) => channel.send({ t: 'outcome', url, ok, reason, pool }),
+      markDown: (url, reason, pool) => channel.send({ t: 'markDown', url, reason, pool }),
     };
     this.#handler = new ProxyHandler({
       holder: this,
@@ -88,8 +88,8 @@ export class Worker {
     });
   }
 
-  /** current is the route new requests use (ProxyHandler's RouteHolder). */
-  get current(): Route {
+  /** current is the generation new requests use (ProxyHandler's RouteHolder). */
+  get current(): ServedPools {
     if (!this.#route) throw new Error('worker has no generation yet');
     return this.#route;
   }
@@ -159,16 +159,16 @@ export class Worker {
     if (old && g.number <= old.number) return;
     for (const s of g.states) this.#registry.mirror(s);
     const cfg = g.config;
-    const pool = new Pool(poolDescriptionOf(cfg, g.number), this.#registry, { upstream: this.#upstream });
     let trust = old?.trust ?? DEFAULT_TRUST;
     try {
       trust = loadBackendTrust(cfg.tls?.backend); // the primary checked the CA file; a race keeps the last one
     } catch (err) {
       this.#log.error(`worker ${this.id}: tls.backend: ${(err as Error).message}; keeping the previous backend CA`);
     }
-    this.#route = { number: g.number, pool, settings: proxySettingsFrom(cfg), engine: this.#engines.get(engineNameOf(cfg)), trust };
-    pool.serve(old?.pool);
-    const urls = cfg.backends.map((b) => b.url);
+    const served = servedPools(cfg, g.number, this.#registry, this.#engines.get(engineNameOf(cfg)), { upstream: this.#upstream });
+    this.#route = { ...served, number: g.number, trust };
+    for (const r of served.pools) r.pool.serve(old?.poolNamed(r.pool.name));
+    const urls = served.backends.map((b) => b.url);
     this.#registry.retain(urls);
     this.#engines.retain(urls);
     this.#tally.retain(urls);
@@ -181,7 +181,7 @@ export class Worker {
 
   /** report is what /status and /metrics show of this worker. */
   report(): WorkerReport {
-    const pool = this.#route?.pool;
+    const route = this.#route;
     return {
       id: this.id,
       pid: process.pid,
@@ -191,7 +191,7 @@ export class Worker {
       generation: this.#route?.number ?? 0,
       queue: queueDoc(this.#handler.queue),
       tally: this.#tally.snapshot(),
-      traffic: (pool?.backends ?? []).map((b) => [b.url, b.traffic.inFlight, b.traffic.requests, b.traffic.failures]),
+      traffic: (route?.backends ?? []).map((b) => [b.url, b.traffic.inFlight, b.traffic.requests, b.traffic.failures]),
       connections: this.#handler.connections,
     };
   }

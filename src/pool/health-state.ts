@@ -34,6 +34,8 @@ export interface Transition {
   kind: 'health' | 'ejected' | 'returned' | 'panic';
   to: HealthStatus | 'ejected' | 'probation' | 'panic' | 'normal';
   reason: string;
+  /** pool: the pool a panic transition is about (several pools: routes). */
+  pool?: string | undefined;
 }
 
 /** PANIC_URL stands in for a backend URL in pool-wide transitions (panic mode). */
@@ -148,7 +150,10 @@ export function applyClock(s: BackendState, now: number): Transition | undefined
  * Pure; the daemon writes it.
  */
 export function describeTransition(t: Transition): { level: 'error' | 'warn' | 'info'; line: string; fields: Record<string, string> } {
-  if (t.kind === 'panic') return { level: t.to === 'panic' ? 'error' : 'warn', line: `pool: ${t.reason}`, fields: { event: 'panic', state: t.to, reason: t.reason } };
+  if (t.kind === 'panic') {
+    const pool = t.pool && t.pool !== 'default' ? ` ${t.pool}` : '';
+    return { level: t.to === 'panic' ? 'error' : 'warn', line: `pool${pool}: ${t.reason}`, fields: { event: 'panic', ...(t.pool ? { pool: t.pool } : {}), state: t.to, reason: t.reason } };
+  }
   return {
     level: t.to === 'up' || t.to === 'probation' ? 'info' : 'warn',
     line: `backend ${t.url} ${t.to}: ${t.reason}`,

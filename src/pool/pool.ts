@@ -13,7 +13,7 @@
 import type { HashKey, StrategyName } from '../config/schema.js';
 import { Backend, type BackendSpec } from './backend.js';
 import {
-  applyClock, applyOutcome, applyProbe, PANIC_URL, type PassiveRules, type ProbeRules,
+  applyOutcome, applyProbe, PANIC_URL, type PassiveRules, type ProbeRules,
 } from './health-state.js';
 import type { BackendRegistry } from './registry.js';
 import { findSticky, stickyIndex } from './sticky.js';
@@ -24,6 +24,8 @@ import type { PickContext, Strategy } from './strategies/strategy.js';
 /** PoolDescription is everything a generation is built from; plain data (could cross a process boundary). */
 export interface PoolDescription {
   generation: number;
+  /** name: the pool's name in lb.yaml ("default" for a top-level backends:; routes, issue 15). */
+  name?: string | undefined;
   strategy: StrategyName;
   hashKey?: HashKey | undefined;
   backends: BackendSpec[];
@@ -54,10 +56,10 @@ export type AttemptVerdict = 'ok' | 'failed' | 'aborted';
  * counts of every worker and broadcasts the state (BackendRegistry.mirror).
  */
 export interface PassiveUpstream {
-  /** outcome: one attempt's verdict for passive checks (never a client abort). */
-  outcome(url: string, ok: boolean, reason: string): void;
+  /** outcome: one attempt's verdict for passive checks (never a client abort), in pool `pool` (its passive rules). */
+  outcome(url: string, ok: boolean, reason: string, pool: string): void;
   /** markDown: this worker took a backend down after its same-backend retries failed. */
-  markDown(url: string, reason: string): void;
+  markDown(url: string, reason: string, pool: string): void;
 }
 
 /** PoolOptions inject randomness for strategies that need it (tests pass a seeded one). */
@@ -155,9 +157,14 @@ export class Pool implements HealthSink {
       // A worker sends every failure, and a success only while the primary
       // counts failures or probation for the backend (its state, mirrored
       // here, says so): one IPC message per failure, none per healthy request.
-      else if (verdict === 'failed' || b.state.consecutiveFailures > 0 || b.state.ejections > 0) up.outcome(b.url, verdict === 'ok', reason);
+      else if (verdict === 'failed' || b.state.consecutiveFailures > 0 || b.state.ejections > 0) up.outcome(b.url, verdict === 'ok', reason, this.name);
     }
     if (t.inFlight === 0) this.registry.released(b.url);
+  }
+
+  /** name is the pool's name in lb.yaml ("default" for a top-level backends:). */
+  get name(): string {
+    return this.description.name ?? 'default';
   }
 
   /** generation numbers the pool; it grows by one per applied reload. */
@@ -221,14 +228,9 @@ export class Pool implements HealthSink {
   #refresh(): boolean {
     const registry = this.registry;
     const now = registry.now();
-    if (now >= registry.nextEjectionEnd) {
-      let next = Number.POSITIVE_INFINITY;
-      for (const b of this.backends) {
-        if (b.state.ejectedUntil !== 0) registry.notify(applyClock(b.state, now));
-        if (b.state.ejectedUntil > now && b.state.ejectedUntil < next) next = b.state.ejectedUntil;
-      }
-      registry.nextEjectionEnd = next;
-    }
+    // Over the registry's every state, not this pool's: a backend may be in
+    // several pools (routes), and nextEjectionEnd is theirs in common.
+    if (now >= registry.nextEjectionEnd) registry.endEjections(now);
     return this.#checkPanic();
   }
 
@@ -249,7 +251,7 @@ export class Pool implements HealthSink {
     const reason = panic
       ? `PANIC MODE ON: ${share} (${pct(total ? healthy / total : 0)}, below panicBelow ${pct(this.description.panicBelow)}); routing to all ${total} non-draining backends, healthy or not`
       : `panic mode off: ${share} (panicBelow ${pct(this.description.panicBelow)}); routing to healthy backends only`;
-    registry.notify({ url: PANIC_URL, kind: 'panic', to: panic ? 'panic' : 'normal', reason });
+    registry.notify({ url: PANIC_URL, kind: 'panic', to: panic ? 'panic' : 'normal', reason, pool: this.name });
     return panic;
   }
 
@@ -294,7 +296,7 @@ export class Pool implements HealthSink {
     this.registry.notify({ url: s.url, kind: 'health', to: 'down', reason });
     this.#checkPanic();
     // In a worker, applied here at once (no more picks of it) and decided for all by the primary.
-    this.#upstream?.markDown(s.url, reason);
+    this.#upstream?.markDown(s.url, reason, this.name);
   }
 
   /** reportOutcome records a live-traffic result for passive checks (outlier ejection). */

@@ -10,7 +10,7 @@
  * its strategy: two registries, two daemons, share nothing.
  */
 import { BackendState, BackendTraffic, type StateSnapshot } from './backend.js';
-import type { Transition } from './health-state.js';
+import { applyClock, type Transition } from './health-state.js';
 import { StateJournal } from './state-journal.js';
 
 /** RegistryOptions inject the clock and the listener for state changes. */
@@ -120,6 +120,20 @@ export class BackendRegistry {
   /** probed passes one probe result to the listener. */
   probed(url: string, ok: boolean): void {
     this.#onProbe?.(url, ok);
+  }
+
+  /**
+   * endEjections ends every ejection whose time is over (the backend returns
+   * on probation, logged once) and sets nextEjectionEnd to the earliest one
+   * still in force. O(states); runs only when an ejection is due.
+   */
+  endEjections(now: number): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const st of this.#states.values()) {
+      if (st.ejectedUntil !== 0) this.notify(applyClock(st, now));
+      if (st.ejectedUntil > now && st.ejectedUntil < next) next = st.ejectedUntil;
+    }
+    this.nextEjectionEnd = next;
   }
 
   /** notify passes a transition to the listener. */

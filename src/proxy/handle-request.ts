@@ -17,7 +17,8 @@ import { prepareRequestHeaders } from './headers.js';
 import { hashKeyOf } from './request-key.js';
 import { type AttemptOutcome, decide, type FailKind, type RequestProgress } from './retry-policy.js';
 import type { RetryBudget } from './retry-budget.js';
-import type { Route, RouteHolder } from './settings.js';
+import type { Route, RouteHolder, Served } from './settings.js';
+import { stripPath } from '../routes/matcher.js';
 import { RequestQueue } from './queue.js';
 import { addVia, hostHeaders, looped } from './request-checks.js';
 import type { RequestIds } from './request-id.js';
@@ -128,6 +129,23 @@ function failureOf(o: AttemptOutcome): string {
   }
 }
 
+/**
+ * routeOf picks the route of a request by its Host and path (routes:,
+ * compiled per generation), or undefined when none matches (404). A route
+ * with stripPrefix rewrites the target before it is forwarded and says what
+ * it removed in X-Forwarded-Prefix (as Traefik's StripPrefix does).
+ */
+function routeOf(served: Served, req: IncomingMessage): Route | undefined {
+  const url = req.url as string;
+  const hit = served.routes?.match(req.headers.host ?? (req.headers[':authority'] as string | undefined), url);
+  if (hit === undefined) return undefined;
+  if (hit.strip !== undefined) {
+    req.url = stripPath(url, hit.strip);
+    req.headers['x-forwarded-prefix'] = hit.strip.endsWith('/') && hit.strip.length > 1 ? hit.strip.slice(0, -1) : hit.strip;
+  }
+  return hit.target;
+}
+
 /** verdictOf says how an attempt counts for the backend: a client abort never counts against it. */
 function verdictOf(o: AttemptOutcome): AttemptVerdict {
   if (o.kind === 'client-abort') return 'aborted';
@@ -165,6 +183,8 @@ export class ProxyHandler {
     const budget = this.#d.budget;
     this.inFlight++;
     budget.requestsInFlight++;
+    // stripPrefix (routes) rewrites req.url for the backend; the access log shows what the client sent.
+    const target = req.url;
     let record: RequestRecord;
     try {
       record = await this.#run(req, res, route);
@@ -176,14 +196,14 @@ export class ProxyHandler {
       this.inFlight--;
       this.served++;
       budget.requestsInFlight--;
+      req.url = target;
     }
     record.durationMs = performance.now() - started;
     record.requestId = (req.headers['x-request-id'] as string | undefined) ?? '';
     this.#d.observer.requestEnded(record);
   };
 
-  async #run(req: IncomingMessage, res: ServerResponse, route: Route): Promise<RequestRecord> {
-    const { pool, settings: s, engine } = route;
+  async #run(req: IncomingMessage, res: ServerResponse, served: Served): Promise<RequestRecord> {
     this.#d.requestIds.apply(req); // first: every access line, a 400 included, carries an id
     let body: RequestBody | undefined;
     const fail = (kind: FailureKind, backend?: Backend, attempts = 0, retries = 0) => {
@@ -198,6 +218,10 @@ export class ProxyHandler {
     const via = this.#d.via;
     if (looped(req, via)) return fail('loop');
     if (hostHeaders(req) > 1) return fail('bad-host');
+    // One pool (no routes:): the generation is the route, no lookup.
+    const route = served.routes === undefined ? served : routeOf(served, req);
+    if (route === undefined) return fail('no-route');
+    const { pool, settings: s, engine } = route;
 
     prepareRequestHeaders(req, { trusted: s.trusted, tls: viaTls(req), port: req.socket.localPort });
     addVia(req, via);
@@ -345,7 +369,7 @@ export class ProxyHandler {
    * WebSocket GETs, and silently dropped the rest.
    */
   readonly upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
-    const { pool, settings: s, engine } = this.#d.holder.current;
+    const served = this.#d.holder.current;
     socket.on('error', () => socket.destroy());
     const websocket = req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket';
     if (req.url?.charCodeAt(0) !== 47 /* '/' */ || !websocket) {
@@ -358,6 +382,12 @@ export class ProxyHandler {
       socket.end(`HTTP/1.1 ${line}\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: ${code}\r\n\r\n`);
       return;
     }
+    const route = served.routes === undefined ? served : routeOf(served, req);
+    if (route === undefined) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: YALB_ERR_NO_ROUTE\r\n\r\n');
+      return;
+    }
+    const { pool, settings: s, engine } = route;
     prepareRequestHeaders(req, { trusted: s.trusted, tls: viaTls(req), port: req.socket.localPort }, true);
     addVia(req, via);
     this.#d.requestIds.apply(req);

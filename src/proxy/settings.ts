@@ -8,6 +8,7 @@ import { BlockList } from 'node:net';
 import type { HashKey, LbConfig } from '../config/schema.js';
 import type { Pool } from '../pool/pool.js';
 import { createStrategy } from '../pool/strategies/index.js';
+import type { RouteMatcher } from '../routes/matcher.js';
 import type { AttemptTimeouts, Engine, EngineName } from './engine.js';
 
 /** ProxySettings are the per-generation settings of the request loop. */
@@ -27,39 +28,51 @@ export interface ProxySettings {
   trusted: BlockList | undefined;
 }
 
-/** Route is what a request reads once at its start: the pool, settings and engine of one generation. */
+/** Route is where a request goes: one pool of a generation, with its settings and the engine. */
 export interface Route {
   readonly pool: Pool;
   readonly settings: ProxySettings;
   readonly engine: Engine;
 }
 
-/** RouteHolder holds the current route; it changes by one assignment on reload. */
-export interface RouteHolder {
-  readonly current: Route;
+/**
+ * Served is what a request reads once at its start: one generation. Without
+ * routes: it is itself the route (its one pool: no lookup per request);
+ * with routes:, `routes` picks the route by host and path (issue 15).
+ */
+export interface Served extends Route {
+  readonly routes: RouteMatcher<Route> | undefined;
 }
+
+/** RouteHolder holds the current generation; it changes by one assignment on reload. */
+export interface RouteHolder {
+  readonly current: Served;
+}
+
+/** PoolSettings are the keys a pool may override (routes, issue 15); a whole config has them too. */
+export type PoolSettings = Pick<LbConfig, 'strategy' | 'hashKey' | 'sticky' | 'retry' | 'timeouts'>;
 
 /** engineNameOf is the engine a config asks for (`engine:`). */
 export function engineNameOf(cfg: LbConfig): EngineName {
   return cfg.engine;
 }
 
-/** proxySettingsFrom derives the request path's settings from a validated config. */
-export function proxySettingsFrom(cfg: LbConfig): ProxySettings {
+/** proxySettingsFrom derives the request path's settings from a validated config (for one of its pools: `pool`). */
+export function proxySettingsFrom(cfg: LbConfig, pool: PoolSettings = cfg): ProxySettings {
   let trusted: BlockList | undefined;
   if (cfg.trustedProxies.length) {
     trusted = new BlockList();
     for (const c of cfg.trustedProxies) trusted.addSubnet(c.address, c.prefix, c.family);
   }
   return {
-    hashKey: createStrategy(cfg.strategy).hashes ? (cfg.hashKey ?? { kind: 'ip' }) : undefined,
-    stickyCookie: cfg.sticky?.cookie,
-    sameBackend: cfg.retry.sameBackend,
-    retryDelayMs: cfg.retry.delay,
-    maxAttempts: cfg.retry.maxAttempts,
-    bufferLimit: cfg.retry.bufferLimit,
-    timeouts: { connectMs: cfg.timeouts.connect, responseMs: cfg.timeouts.response, idleMs: cfg.timeouts.idle },
-    clientIdleMs: cfg.timeouts.clientIdle,
+    hashKey: createStrategy(pool.strategy).hashes ? (pool.hashKey ?? { kind: 'ip' }) : undefined,
+    stickyCookie: pool.sticky?.cookie,
+    sameBackend: pool.retry.sameBackend,
+    retryDelayMs: pool.retry.delay,
+    maxAttempts: pool.retry.maxAttempts,
+    bufferLimit: pool.retry.bufferLimit,
+    timeouts: { connectMs: pool.timeouts.connect, responseMs: pool.timeouts.response, idleMs: pool.timeouts.idle },
+    clientIdleMs: pool.timeouts.clientIdle,
     queue: { size: cfg.queue.size, timeoutMs: cfg.queue.timeout },
     trusted,
   };

@@ -8,7 +8,7 @@ import type { ErrorCode } from '../errors.js';
 /** FailureKind is why a request ended without a backend's response. */
 export type FailureKind =
   | 'bad-request' | 'bad-host' | 'loop' | 'client-timeout' | 'queue-full' | 'queue-timeout'
-  | 'no-backend' | 'connect' | 'reset' | 'attempts-exhausted' | 'budget' | 'timeout' | 'idle' | 'client-abort';
+  | 'no-route' | 'no-backend' | 'connect' | 'reset' | 'attempts-exhausted' | 'budget' | 'timeout' | 'idle' | 'client-abort';
 
 /** STATUS_OF maps a failure to its status and stable error code. 499 is logged only, never sent. */
 export const STATUS_OF: Record<FailureKind, { status: number; code: ErrorCode; text: string }> = {
@@ -18,6 +18,7 @@ export const STATUS_OF: Record<FailureKind, { status: number; code: ErrorCode; t
   'client-timeout': { status: 408, code: 'YALB_ERR_CLIENT_TIMEOUT', text: 'the request body stopped arriving (timeouts.clientIdle)' },
   'queue-full': { status: 503, code: 'YALB_ERR_QUEUE_FULL', text: 'every backend is at its maxConnections and the queue is full' },
   'queue-timeout': { status: 503, code: 'YALB_ERR_QUEUE_TIMEOUT', text: 'every backend stayed at its maxConnections for queue.timeout' },
+  'no-route': { status: 404, code: 'YALB_ERR_NO_ROUTE', text: 'no route matches this host and path (routes: in lb.yaml has no default route)' },
   'no-backend': { status: 503, code: 'YALB_ERR_NO_BACKEND', text: 'no backend is available' },
   'connect': { status: 502, code: 'YALB_ERR_UPSTREAM_CONNECT', text: 'no backend accepted the connection' },
   'reset': { status: 502, code: 'YALB_ERR_UPSTREAM_RESET', text: 'the backend closed the connection before answering, and the request could not be replayed' },

@@ -18,24 +18,98 @@ import type http from 'node:http';
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/address.js';
+import { resolvePools, type ResolvedPool } from '../config/pools.js';
 import { type BackendTrust, loadBackendTrust } from '../config/backend-tls.js';
 import type { LbConfig } from '../config/schema.js';
 import { HealthScheduler, healthSettingsFrom } from '../health/scheduler.js';
 import type { Logger } from '../log/logger.js';
-import { Pool, type PoolDescription } from '../pool/pool.js';
+import type { Backend } from '../pool/backend.js';
+import { Pool, type PoolDescription, type PoolOptions } from '../pool/pool.js';
 import type { BackendRegistry } from '../pool/registry.js';
-import type { Engines } from '../proxy/engine.js';
+import type { Engine, Engines } from '../proxy/engine.js';
 import { closeGracefully, listen } from '../proxy/server.js';
-import { engineNameOf, proxySettingsFrom, type Route } from '../proxy/settings.js';
+import { engineNameOf, proxySettingsFrom, type Route, type Served } from '../proxy/settings.js';
+import { RouteMatcher } from '../routes/matcher.js';
 
-/** Generation is one applied config: the route a request reads (pool, settings, engine), its probes and its source. */
-export interface Generation extends Route {
+/**
+ * ServedPools is what serves one config: every pool as a route (pools: and
+ * the top-level backends:, in order), the compiled routes, and the first
+ * pool as the generation's own route (the only one without routes:). Built
+ * the same way by one process and by every cluster worker.
+ */
+export interface ServedPools extends Served {
+  /** pools: every pool's route, in lb.yaml order ("default" first when top-level backends: is given). */
+  readonly pools: readonly Route[];
+  /** backends: every distinct backend, one per URL (the first pool's object: state and traffic are by URL anyway). */
+  readonly backends: readonly Backend[];
+  /** backend finds a backend by URL in any pool. */
+  backend(url: string): Backend | undefined;
+  /** poolNamed finds a pool by name. */
+  poolNamed(name: string): Pool | undefined;
+}
+
+/** Generation is one applied config: its pools and routes, its probes and its source. */
+export interface Generation extends ServedPools {
   readonly number: number;
   /** trust: tls.backend with its CA read (https:// backends' checks, for the probes and the engines). */
   readonly trust: BackendTrust;
   readonly config: LbConfig;
   readonly hash: string;
-  readonly health: HealthScheduler;
+  readonly health: ProbeGroup;
+}
+
+/**
+ * servedPools builds the pools and routes of a config on a registry (state
+ * shared by URL) and an engine (connections shared by URL): one Pool per
+ * pool, each with its own strategy and settings.
+ */
+export function servedPools(cfg: LbConfig, n: number, registry: BackendRegistry, engine: Engine, opts: PoolOptions = {}): ServedPools {
+  const resolved = resolvePools(cfg);
+  const pools: Route[] = resolved.map((p) => ({
+    pool: new Pool(poolDescriptionOf(p, n, p.name), registry, opts),
+    settings: proxySettingsFrom(cfg, p),
+    engine,
+  }));
+  const byName = new Map(pools.map((r) => [r.pool.name, r]));
+  const routes = cfg.routes
+    ? new RouteMatcher(cfg.routes.map((r) => ({ ...r.match, target: byName.get(r.pool) as Route })))
+    : undefined;
+  const first = pools[0] as Route;
+  const common = { pool: first.pool, settings: first.settings, engine, routes, pools, poolNamed: (name: string) => byName.get(name)?.pool };
+  // One pool (the usual config): its own list and index, no copy of 10,000 URLs per reload.
+  if (pools.length === 1) return { ...common, backends: first.pool.backends, backend: (url) => first.pool.backend(url) };
+  const byUrl = new Map<string, Backend>();
+  for (const r of pools) for (const b of r.pool.backends) if (!byUrl.has(b.url)) byUrl.set(b.url, b);
+  return { ...common, backends: [...byUrl.values()], backend: (url) => byUrl.get(url) };
+}
+
+/**
+ * ProbeGroup runs the probes of a generation: one HealthScheduler per pool
+ * (its healthCheck settings), each backend URL probed by the first pool that
+ * lists it only (validation makes every pool of a URL probe it alike: one
+ * URL, one health state).
+ */
+export class ProbeGroup {
+  readonly #schedulers: Array<{ health: HealthScheduler; backends: readonly Backend[] }>;
+
+  constructor(schedulers: Array<{ health: HealthScheduler; backends: readonly Backend[] }>) {
+    this.#schedulers = schedulers;
+  }
+
+  /** probeOnce probes the backends whose URL is in `urls`, once, and resolves when each has answered. */
+  async probeOnce(urls: ReadonlySet<string>): Promise<void> {
+    await Promise.all(this.#schedulers.map((s) => s.health.probeOnce(s.backends.filter((b) => urls.has(b.url)))));
+  }
+
+  /** start schedules the periodic probes of every pool. */
+  start(): void {
+    for (const s of this.#schedulers) s.health.start();
+  }
+
+  /** stop aborts every probe and timer. */
+  stop(): void {
+    for (const s of this.#schedulers) s.health.stop();
+  }
 }
 
 /** GenerationDeps are the long-lived parts every generation is built on (owned by the daemon, passed in). */
@@ -58,10 +132,11 @@ export interface ListenerFactories {
   committed(next: Generation): void;
 }
 
-/** poolDescriptionOf is the plain, serialisable description a generation's pool is built from. */
-export function poolDescriptionOf(cfg: LbConfig, n: number): PoolDescription {
+/** poolDescriptionOf is the plain, serialisable description a generation's pool is built from (a whole config, or one of its pools). */
+export function poolDescriptionOf(cfg: Omit<ResolvedPool, 'name' | 'path' | 'sticky' | 'retry' | 'timeouts'>, n: number, name?: string): PoolDescription {
   return {
     generation: n,
+    name,
     strategy: cfg.strategy,
     hashKey: cfg.hashKey,
     backends: cfg.backends.map((b) => ({ url: b.url, weight: b.weight, drain: b.drain, maxConnections: b.maxConnections || undefined })), // maxConnections 0 = no limit
@@ -97,8 +172,8 @@ export class Generations {
   /** #closing tracks listeners replaced by a reload that are still draining; drain() waits for them. */
   readonly #closing = new Set<Promise<void>>();
   #stopping = false;
-  /** #building is the probe scheduler of a generation being built (drain() stops it: a stop never waits for a slow first probe). */
-  #building: HealthScheduler | undefined;
+  /** #building is the probes of a generation being built (drain() stops them: a stop never waits for a slow first probe). */
+  #building: ProbeGroup | undefined;
 
   private constructor(deps: GenerationDeps, first: Generation) {
     this.#deps = deps;
@@ -111,7 +186,7 @@ export class Generations {
    */
   static async build(cfg: LbConfig, hash: string, deps: GenerationDeps): Promise<Generations> {
     const g = new Generations(deps, await buildGeneration(deps, cfg, hash, 1));
-    g.#gen.pool.serve();
+    for (const r of g.#gen.pools) r.pool.serve();
     return g;
   }
 
@@ -186,7 +261,7 @@ export class Generations {
       server?.close();
       admin?.close();
       // Forget the state the failed build created for backends that stay unknown.
-      this.#deps.registry.retain(old.pool.backends.map((b) => b.url));
+      this.#deps.registry.retain(old.backends.map((b) => b.url));
       throw err;
     }
     this.#commit(old, next, server, admin, listeners);
@@ -194,7 +269,8 @@ export class Generations {
 
   #commit(old: Generation, next: Generation, server: net.Server | undefined, admin: http.Server | undefined, listeners: ListenerFactories): void {
     this.#gen = next; // the swap: requests that start from now on use `next`
-    next.pool.serve(old.pool);
+    // Each pool takes over the panic state of the pool of the same name.
+    for (const r of next.pools) r.pool.serve(old.poolNamed(r.pool.name));
     old.health.stop();
     next.health.start();
     if (server) {
@@ -208,7 +284,7 @@ export class Generations {
       prev?.close();
       prev?.closeAllConnections();
     }
-    const urls = next.pool.backends.map((b) => b.url);
+    const urls = next.backends.map((b) => b.url);
     this.#deps.registry.retain(urls);
     this.#deps.engines.retain(urls);
     listeners.committed(next);
@@ -251,22 +327,22 @@ export class Generations {
  * is down never takes a request.
  */
 async function buildGeneration(
-  deps: GenerationDeps, cfg: LbConfig, hash: string, n: number, probing?: (h: HealthScheduler) => void,
+  deps: GenerationDeps, cfg: LbConfig, hash: string, n: number, probing?: (h: ProbeGroup) => void,
 ): Promise<Generation> {
   const trust = loadBackendTrust(cfg.tls?.backend); // throws with configPath: nothing built yet
-  const fresh = new Set(cfg.backends.filter((b) => !deps.registry.has(b.url)).map((b) => b.url));
-  const pool = new Pool(poolDescriptionOf(cfg, n), deps.registry, { random: deps.random });
-  const health = new HealthScheduler(pool.backends, pool, { ...healthSettingsFrom(cfg), trust }, deps.log, { random: deps.random });
+  // Before the pools ask the registry for state: what it has not seen yet is new.
+  const resolved = resolvePools(cfg);
+  const fresh = new Set<string>();
+  for (const p of resolved) for (const b of p.backends) if (!deps.registry.has(b.url)) fresh.add(b.url);
+  const served = servedPools(cfg, n, deps.registry, deps.engines.get(engineNameOf(cfg)), { random: deps.random });
+  const probed = new Set<string>();
+  const schedulers = served.pools.map((r, i) => {
+    const backends = r.pool.backends.filter((b) => !probed.has(b.url));
+    for (const b of backends) probed.add(b.url);
+    return { health: new HealthScheduler(backends, r.pool, { ...healthSettingsFrom(resolved[i] as ResolvedPool), trust }, deps.log, { random: deps.random }), backends };
+  });
+  const health = new ProbeGroup(schedulers);
   probing?.(health);
-  await health.probeOnce(pool.backends.filter((b) => fresh.has(b.url)));
-  return {
-    number: n,
-    config: cfg,
-    trust,
-    hash,
-    pool,
-    settings: proxySettingsFrom(cfg),
-    engine: deps.engines.get(engineNameOf(cfg)),
-    health,
-  };
+  await health.probeOnce(fresh);
+  return { ...served, number: n, config: cfg, trust, hash, health };
 }

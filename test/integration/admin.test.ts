@@ -38,7 +38,7 @@ test('/status, /metrics and /healthz', async (t) => {
   const after = parseProm(m.body);
   const key = `yalb_requests_total{backend="${bs[0]!.url}",code="200",source="backend"}`;
   assert.equal((after.get(key) ?? 0) - (before.get(key) ?? 0), 3);
-  assert.equal(after.get(`yalb_backend_up{backend="${bs[0]!.url}"}`), 1);
+  assert.equal(after.get(`yalb_backend_up{backend="${bs[0]!.url}",pool="default"}`), 1);
   assert.ok(after.has('yalb_request_duration_seconds_count{code="200"}'));
   assert.ok(after.has('yalb_config_reloads_total{result="success"}'));
   assert.ok(after.has('yalb_config_last_reload_success_timestamp_seconds'));

@@ -35,7 +35,8 @@ describe('lbJsonSchema', () => {
   it('lists backends (required, at least one, each with a required url) and every top-level key', () => {
     const s = schema();
     assert.deepEqual(Object.keys(s.properties), Object.keys(LbConfigSchema.shape));
-    assert.deepEqual(s.required, ['backends']);
+    assert.equal(s.required, undefined);
+    assert.deepEqual(s.anyOf, [{ required: ['backends'] }, { required: ['pools'] }], 'backends: or pools: is required');
     assert.equal(s.properties.backends.type, 'array');
     assert.equal(s.properties.backends.minItems, 1);
     assert.deepEqual(Object.keys(s.properties.backends.items.properties), ['url', 'weight', 'drain', 'maxConnections']);

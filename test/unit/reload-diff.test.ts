@@ -79,3 +79,16 @@ test('positionOf: 1-based line and column of a key\'s value; undefined when abse
   assert.deepEqual(positionOf(text, ['admin', 'listen']), { line: 4, col: 11 });
   assert.equal(positionOf(text, ['tls']), undefined);
 });
+
+test('configDiff names the pool (routes, issue 15): a change to one pool, pools added and removed, routes', () => {
+  const pools = (api: string, extra = '') => cfg(`backends:\n  - url: http://127.0.0.1:3031\npools:\n  api:\n    backends:\n${api}${extra}routes:\n  - match: { pathPrefix: /api/ }\n    pool: api\n  - pool: default\n`);
+  const a = pools('      - url: http://127.0.0.1:4001\n');
+  const b = pools('      - url: http://127.0.0.1:4001\n        weight: 2\n      - url: http://127.0.0.1:4002\n    strategy: random-two\n');
+  assert.deepEqual(configDiff(a, b), [
+    'pool api: +1 backend (http://127.0.0.1:4002)',
+    'pool api: weight http://127.0.0.1:4001 1 → 2',
+    'pool api: strategy round-robin → random-two',
+  ]);
+  const c = cfg('backends:\n  - url: http://127.0.0.1:3031\npools:\n  web:\n    backends: [ { url: "http://127.0.0.1:5001" } ]\nroutes:\n  - match: { pathPrefix: /web/ }\n    pool: web\n  - pool: default\n');
+  assert.deepEqual(configDiff(a, c), ['pool web added (1 backend)', 'pool api removed', 'routes changed']);
+});

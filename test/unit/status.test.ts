@@ -12,6 +12,7 @@ import { type FailureKind, sendFailure, STATUS_OF } from '../../src/proxy/status
 test('every failure kind maps to its status and a documented YALB_ERR_* code', () => {
   const want: Record<FailureKind, [number, string]> = {
     'no-backend': [503, 'YALB_ERR_NO_BACKEND'],
+    'no-route': [404, 'YALB_ERR_NO_ROUTE'],
     'bad-request': [400, 'YALB_ERR_BAD_REQUEST'],
     'bad-host': [400, 'YALB_ERR_BAD_REQUEST'],
     'loop': [508, 'YALB_ERR_LOOP'],

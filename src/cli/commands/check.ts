@@ -5,6 +5,8 @@
  */
 import { formatIssue, positionOf, type ConfigIssue } from '../../config/load.js';
 import { checkTls } from '../../tls/runtime.js';
+import { resolvePools } from '../../config/pools.js';
+import type { LbConfig } from '../../config/schema.js';
 import { configOption, parseCommand } from '../args.js';
 import { STDIN_NAME, readConfigInput } from '../config-input.js';
 import { badUsage as usageError, type CommandIo } from '../io.js';
@@ -54,7 +56,7 @@ export async function runCheck(args: string[], io: CommandIo): Promise<number> {
   const result = tlsIssues.length > 0 ? { ok: false as const, issues: tlsIssues } : loaded;
   const issues = result.ok ? [] : result.issues;
   const summary = result.ok
-    ? `${name}: ok (${plural(result.config.backends.length, 'backend')}, strategy ${result.config.strategy})`
+    ? `${name}: ok (${result.config.pools ? poolSummary(result.config) : `${plural(result.config.backends.length, 'backend')}, strategy ${result.config.strategy}`})`
     : '';
   switch (format) {
     case 'json':
@@ -94,4 +96,11 @@ function plural(n: number, word: string): string {
 
 function badUsage(io: CommandIo, message: string): number {
   return usageError(io, `check: ${message}`, usage);
+}
+
+/** poolSummary says what a config with pools: serves (routes, issue 15): "3 backends in 2 pools, 3 routes". */
+function poolSummary(cfg: LbConfig): string {
+  const pools = resolvePools(cfg);
+  const urls = new Set(pools.flatMap((p) => p.backends.map((b) => b.url)));
+  return `${plural(urls.size, 'backend')} in ${plural(pools.length, 'pool')}, ${plural(cfg.routes?.length ?? 0, 'route')}`;
 }

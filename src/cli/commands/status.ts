@@ -12,7 +12,8 @@ import { runWatch, type WatchIo } from './status-watch.js';
 export const usage = `Usage: yalb status [-c FILE] [--admin ADDR] [--json] [--watch]
 
 Show the running daemon's pool: each backend with its state and reason,
-weight, requests in flight, requests, failures and last probe. Reads the
+weight, requests in flight, requests, failures and last probe. With several
+pools (pools: and routes:), the routes and one table per pool. Reads the
 admin API at --admin ADDR, or at admin.listen of the config file (read even
 when the rest of the file is invalid). A token comes from the config
 (admin.token, admin.tokenFile) or YALB_ADMIN_TOKEN.
@@ -68,11 +69,32 @@ export async function runStatus(args: string[], io: WatchIo): Promise<number> {
   const reload = s.lastReload ? `${s.lastReload.ok ? 'ok' : 'FAILED'} at ${s.lastReload.at}` : 'none since start';
   io.out(`yalb ${s.version}, pid ${s.pid}, up ${s.uptimeSeconds}s, listening on ${s.listen}, strategy ${s.strategy}, generation ${s.generation}, last reload: ${reload}`);
   if (s.lastReload && !s.lastReload.ok) for (const e of s.lastReload.errors) io.out(`  ${e}`);
-  const rows = [['BACKEND', 'STATE', 'REASON', 'WEIGHT', 'IN FLIGHT', 'REQUESTS', 'FAILURES', 'LAST PROBE']];
-  for (const b of s.backends) {
-    rows.push([b.url, b.state, b.reason, String(b.weight), String(b.inFlight), String(b.requests), String(b.failures),
-      b.lastProbe ? `${b.lastProbe.ok ? 'ok' : b.lastProbe.reason} ${b.lastProbe.at}` : '-']);
-  }
-  io.out(table(rows));
+  io.out(poolTables(s));
   return 0;
+}
+
+/**
+ * poolTables renders the backends: one table, as before, for one pool
+ * without routes:; with several pools (routes, issue 15) the routes, then
+ * one table per pool under its name and strategy.
+ */
+export function poolTables(s: StatusDocument): string {
+  const backendTable = (backends: StatusDocument['backends']) => {
+    const rows = [['BACKEND', 'STATE', 'REASON', 'WEIGHT', 'IN FLIGHT', 'REQUESTS', 'FAILURES', 'LAST PROBE']];
+    for (const b of backends) {
+      rows.push([b.url, b.state, b.reason, String(b.weight), String(b.inFlight), String(b.requests), String(b.failures),
+        b.lastProbe ? `${b.lastProbe.ok ? 'ok' : b.lastProbe.reason} ${b.lastProbe.at}` : '-']);
+    }
+    return table(rows);
+  };
+  const pools = s.pools ?? [];
+  if (pools.length <= 1 && (s.routes ?? []).length === 0) return backendTable(s.backends);
+  const out: string[] = [];
+  if (s.routes?.length) {
+    const rows = [['ROUTE', 'HOST', 'PATH PREFIX', 'STRIP', 'POOL']];
+    s.routes.forEach((r, i) => rows.push([String(i), r.match?.host ?? '*', r.match?.pathPrefix ?? '*', r.match?.stripPrefix ? 'yes' : '-', r.pool]));
+    out.push(table(rows));
+  }
+  for (const p of pools) out.push(`\npool ${p.name} (strategy ${p.strategy}${p.panic ? ', PANIC MODE' : ''})\n${backendTable(p.backends)}`);
+  return out.join('\n');
 }
