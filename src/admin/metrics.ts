@@ -109,6 +109,7 @@ export class Metrics {
     scraped(this.registry, () => this.#view.retriesMetric());
     scraped(this.registry, () => this.#view.generatedMetric());
     scraped(this.registry, () => this.#view.backendRequestsMetric());
+    scraped(this.registry, () => this.#view.poolRequestsMetric());
     scraped(this.registry, () => this.#view.backendDurationMetric());
     scraped(this.registry, () => this.#view.attemptsMetric());
     scraped(this.registry, () => this.#view.bytesMetric('in'));
@@ -239,8 +240,9 @@ export class Metrics {
    * retain keeps the per-backend series of `urls` only, at the commit of a
    * reload: a removed backend's series disappear from the next scrape.
    */
-  retain(urls: readonly string[]): void {
+  retain(urls: readonly string[], pools?: readonly string[]): void {
     this.#tally.retain(urls);
+    if (pools) this.#tally.retainPools(pools);
     this.#events.retain(new Set(urls));
   }
 

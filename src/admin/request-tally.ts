@@ -130,6 +130,8 @@ export interface TallySnapshot {
   bytesIn?: number;
   bytesOut?: number;
   connections?: number;
+  /** pools: requests routed to each pool, by status class ([pool, counts by CODE_CLASSES]). */
+  pools?: Array<[pool: string, counts: number[]]>;
 }
 
 /** RequestTally counts finished requests, attempts, retries, generated responses, bytes and connections. */
@@ -139,6 +141,8 @@ export class RequestTally {
   readonly #retries = new Map<string, { backend: string; reason: string; result: string; count: number }>();
   readonly #backends = new Map<string, BackendSeries>();
   readonly #generated = new Map<string, { code: number; reason: string; count: number }>();
+  /** #pools: requests routed to each pool, by status class (index as CODE_CLASSES). */
+  readonly #pools = new Map<string, Float64Array>();
   bytesIn = 0;
   bytesOut = 0;
   /** connections counts client connections accepted. */
@@ -153,6 +157,24 @@ export class RequestTally {
       this.#backends.set(url, s);
     }
     return s;
+  }
+
+  /** pooled counts one request routed to `pool` that ended with `code` (any source: relayed or written by yalb). */
+  pooled(pool: string, code: number): void {
+    const c = Math.floor(code / 100) - 1;
+    if (c < 0 || c > 4) return;
+    let counts = this.#pools.get(pool);
+    if (!counts) {
+      counts = new Float64Array(CODE_CLASSES.length);
+      this.#pools.set(pool, counts);
+    }
+    counts[c] = (counts[c] as number) + 1;
+  }
+
+  /** retainPools keeps the per-pool series of `names` only (a reload that removes a pool drops its series). */
+  retainPools(names: Iterable<string>): void {
+    const keep = new Set(names);
+    for (const k of this.#pools.keys()) if (!keep.has(k)) this.#pools.delete(k);
   }
 
   /** retried counts one retry away from `backend`, by reason and result (granted, refused, failover). */
@@ -222,6 +244,7 @@ export class RequestTally {
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       connections: this.connections,
+      pools: [...this.#pools].map(([pool, counts]) => [pool, [...counts]]),
     };
   }
 
@@ -248,6 +271,14 @@ export class RequestTally {
     this.bytesIn += s.bytesIn ?? 0;
     this.bytesOut += s.bytesOut ?? 0;
     this.connections += s.connections ?? 0;
+    for (const [pool, counts] of s.pools ?? []) {
+      let mine = this.#pools.get(pool);
+      if (!mine) {
+        mine = new Float64Array(CODE_CLASSES.length);
+        this.#pools.set(pool, mine);
+      }
+      counts.forEach((n, i) => { mine[i] = (mine[i] as number) + n; });
+    }
   }
 
   #addRequest(backend: string, code: string, source: string, n: number): void {
@@ -288,6 +319,17 @@ export class RequestTally {
       if (this.#shown(r.backend)) values.push({ value: r.count, labels: { backend: r.backend, code: r.code, source: r.source } });
     }
     return { name: 'yalb_requests_total', help: 'Requests answered, by the backend last tried ("none" when none was), status code and source: "backend" (the backend\'s answer relayed) or "yalb" (an answer yalb wrote: 502, 503, 504, 400, 408, 499…).', type: 'counter', aggregator: 'sum', values };
+  }
+
+  /** poolRequestsMetric is yalb_pool_requests_total{pool,code_class}: requests routed to each pool (routes). */
+  poolRequestsMetric(): MetricData {
+    const values: MetricValue[] = [];
+    for (const [pool, counts] of this.#pools) {
+      counts.forEach((n, i) => {
+        if (n > 0) values.push({ value: n, labels: { pool, code_class: CODE_CLASSES[i] as string } });
+      });
+    }
+    return { name: 'yalb_pool_requests_total', help: 'Requests routed to the pool, by status class of the answer (relayed from a backend or written by yalb).', type: 'counter', aggregator: 'sum', values };
   }
 
   /** retriesMetric is yalb_retries_total as prom-client's registry reads it. */

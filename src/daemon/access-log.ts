@@ -43,6 +43,7 @@ export function formatJson(r: RequestRecord, at: Date): string {
     bytes: bytesOf(r) ?? null,
     bytesIn: r.bytesIn,
     durationMs: Math.round(r.durationMs * 100) / 100,
+    pool: r.pool || null,
     backend: r.backend ?? null,
     attempts: r.attempts,
     ...(r.failure ? { error: r.failure } : {}),

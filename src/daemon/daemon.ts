@@ -452,9 +452,12 @@ export class Daemon {
     }
     if (this.#ownLog) this.log.level = cfg.log.level;
     // Removed backends' series leave /metrics at the commit (and their counts the memory).
-    const urls = g.pool.backends.map((b) => b.url);
-    this.metrics.retain(urls);
+    // Every pool's backends (g.backends: one per URL), not only the first pool's.
+    const urls = g.backends.map((b) => b.url);
+    const pools = g.pools.map((r) => r.pool.name);
+    this.metrics.retain(urls, pools);
     this.#retired.retain(urls);
+    this.#retired.retainPools(pools);
     this.#accessLog.configure(cfg.accessLog, this.log);
     this.#adminAuth = { token: this.#adminToken, allowRemote: cfg.admin?.allowRemote ?? false };
     this.#budget.ratio = cfg.retry.budget;

@@ -27,6 +27,7 @@ export function tallyObserver(tally: RequestTally, accessLog: AccessLog): ProxyO
     requestEnded(r) {
       const relayed = r.failure === undefined && r.backend !== undefined;
       tally.observe(r.backend, r.status, r.durationMs / 1000, relayed);
+      if (r.pool !== '') tally.pooled(r.pool, r.status);
       if (r.failure !== undefined) tally.generatedResponse(r.status, r.failure);
       tally.bytesIn += r.bytesIn;
       tally.bytesOut += bytesOf(r) ?? 0;

@@ -172,6 +172,7 @@ export class Worker {
     this.#registry.retain(urls);
     this.#engines.retain(urls);
     this.#tally.retain(urls);
+    this.#tally.retainPools(served.pools.map((r) => r.pool.name));
     this.#budget.ratio = cfg.retry.budget;
     this.#maxConnections = cfg.limits.maxConnections || undefined; // 0 = no limit
     this.#accessLog.configure(cfg.accessLog, this.#log);

@@ -43,6 +43,8 @@ export interface RequestRecord {
   bytesIn: number;
   /** requestId: the X-Request-Id sent to the backend (the client's, or one yalb made); '' when none was set. */
   requestId: string;
+  /** pool: the name of the pool the request was routed to; '' when none was (a bad request, no route). */
+  pool: string;
 }
 
 /**
@@ -51,7 +53,7 @@ export interface RequestRecord {
  * partial one cost 15–20 µs CPU per request (of ~90) under wrk -c50.
  */
 function recordOf(req: IncomingMessage, res: ServerResponse, status: number, backend: string | undefined, attempts: number, retries: number, failure: FailureKind | undefined, bytes: number | undefined): RequestRecord {
-  return { req, res, status, backend, attempts, retries, durationMs: 0, failure, bytes, bytesIn: 0, requestId: '' };
+  return { req, res, status, backend, attempts, retries, durationMs: 0, failure, bytes, bytesIn: 0, requestId: '', pool: '' };
 }
 
 /** RetryResult is what became of a retry: granted or refused by the budget, or a failover that needs no slot. */
@@ -206,9 +208,11 @@ export class ProxyHandler {
   async #run(req: IncomingMessage, res: ServerResponse, served: Served): Promise<RequestRecord> {
     this.#d.requestIds.apply(req); // first: every access line, a 400 included, carries an id
     let body: RequestBody | undefined;
+    let poolName = '';
     const fail = (kind: FailureKind, backend?: Backend, attempts = 0, retries = 0) => {
       const r = recordOf(req, res, sendFailure(res, kind), backend?.url, attempts, retries, kind, undefined);
       r.bytesIn = body?.bytesIn ?? 0;
+      r.pool = poolName;
       return r;
     };
     // Only origin-form targets ("/path?query") are forwarded: http-proxy-3
@@ -222,6 +226,7 @@ export class ProxyHandler {
     const route = served.routes === undefined ? served : routeOf(served, req);
     if (route === undefined) return fail('no-route');
     const { pool, settings: s, engine } = route;
+    poolName = pool.name;
 
     prepareRequestHeaders(req, { trusted: s.trusted, tls: viaTls(req), port: req.socket.localPort });
     addVia(req, via);
@@ -299,6 +304,7 @@ export class ProxyHandler {
         res.destroy();
         const r = recordOf(req, res, res.statusCode, b.url, p.attempts, retries, undefined, undefined);
         r.bytesIn = body.bytesIn;
+        r.pool = poolName;
         return r;
       }
       const d = decide(outcome, p, s); // ProxySettings carries the RetryRules: no object per attempt
@@ -307,9 +313,11 @@ export class ProxyHandler {
       }
       if (d.action === 'done') {
         if (outcome.kind === 'client-abort') return fail('client-abort', b, p.attempts, retries);
-        if (outcome.kind !== 'response') return recordOf(req, res, 0, b.url, p.attempts, retries, undefined, undefined);
-        const r = recordOf(req, res, outcome.status, b.url, p.attempts, retries, undefined, outcome.bytes);
+        const r = outcome.kind === 'response'
+          ? recordOf(req, res, outcome.status, b.url, p.attempts, retries, undefined, outcome.bytes)
+          : recordOf(req, res, 0, b.url, p.attempts, retries, undefined, undefined);
         r.bytesIn = body.bytesIn;
+        r.pool = poolName;
         return r;
       }
       if (d.action === 'fail') return fail(failKind(d.kind), b, p.attempts, retries);

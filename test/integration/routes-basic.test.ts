@@ -185,6 +185,28 @@ routes:
   assert.match(metrics, new RegExp(`yalb_backend_up\\{backend="${shared!.url}",pool="api"\\} 1`));
 });
 
+test('metrics per pool: yalb_pool_requests_total by pool and status class; a backend of the second pool keeps its series; JSON access lines name the pool', async (t) => {
+  const [web, api] = await startBackends(t, 2);
+  const { daemon, url } = await startTestDaemon(t, `listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+pools:
+  web: { backends: [ { url: "${web!.url}" } ] }
+  api: { backends: [ { url: "${api!.url}" } ] }
+routes:
+  - { match: { pathPrefix: /api/ }, pool: api }
+  - { match: { host: www.example.com }, pool: web }
+`);
+  for (let i = 0; i < 3; i++) assert.equal((await get(url, '/api/x')).status, 200);
+  assert.equal((await get(url, '/', 'www.example.com')).status, 200);
+  assert.equal((await get(url, '/', 'nobody.example.com')).status, 404, 'no route');
+  const admin = `http://127.0.0.1:${daemon.adminAddress!.port}`;
+  const metrics = (await request(`${admin}/metrics`)).body;
+  assert.match(metrics, /yalb_pool_requests_total\{pool="api",code_class="2xx"\} 3\n/);
+  assert.match(metrics, /yalb_pool_requests_total\{pool="web",code_class="2xx"\} 1\n/);
+  // The second pool's backend: its per-backend series survive the commit (retained over every pool).
+  assert.match(metrics, new RegExp(`yalb_backend_requests_total\\{backend="${api!.url}",code_class="2xx"\\} 3\\n`));
+});
+
 test('WebSocket upgrades are routed too: by path with strip, and 404 without a route', async (t) => {
   const upgradedAt: string[] = [];
   const ws = await startServer(t, (_req, res) => { res.writeHead(426); res.end(); }, (req, socket) => {
