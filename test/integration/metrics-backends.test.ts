@@ -111,7 +111,7 @@ test('answers yalb wrote are told apart from relayed ones; connections, in fligh
     const s = await scrape(admin);
     return s.get('yalb_requests_in_flight') === 1 && (s.get('yalb_client_connections') ?? 0) >= 2 ? s : undefined;
   }, { what: 'one request in flight on two open connections' });
-  assert.equal(m.get('yalb_backend_in_flight', { backend: b1!.url }), 1);
+  assert.equal(m.get('yalb_backend_in_flight', { backend: b1!.url, pool: 'default' }), 1);
   await b1!.stop();
   await pending;
   idle.destroy();
@@ -137,7 +137,7 @@ test('passive ejection and a drained backend show in yalb_backend_state and yalb
   assert.deepEqual(current(b1!.url), ['up']);
   assert.deepEqual(current(b2!.url), ['ejected']);
   assert.deepEqual(current(b3!.url), ['draining']);
-  assert.equal(m.get('yalb_backend_up', { backend: b2!.url }), 0, 'the 0/1 gauge stays, for existing alerts');
+  assert.equal(m.get('yalb_backend_up', { backend: b2!.url, pool: 'default' }), 0, 'the 0/1 gauge stays, for existing alerts');
 });
 
 test('a removed backend\'s series are gone from /metrics after the reload', async (t) => {
