@@ -5,35 +5,13 @@
  * `-c -` reads stdin; nothing is ever applied.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startBackends } from '../helpers/backend.js';
-import { CLI, type CliResult, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { startTestDaemon, tempDir, yamlConfig } from '../helpers/daemon.js';
 import { deadPort } from '../helpers/ports.js';
-
-/** withStdin runs the CLI with `input` on its stdin (bounded). */
-function withStdin(args: string[], input: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`yalb ${args.join(' ')} did not finish; stdout: ${stdout} stderr: ${stderr}`));
-    }, 20_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-    child.stdin.end(input);
-  });
-}
 
 test('yalb diff: no change → 0; added and removed backends, strategy, timeouts → 1 with the words; nothing applied', async (t) => {
   const bs = await startBackends(t, 3);
@@ -63,7 +41,7 @@ test('yalb diff: no change → 0; added and removed backends, strategy, timeouts
   assert.match(formatting.stdout, /no effective change/);
 
   // stdin, and --json.
-  const piped = await withStdin(['diff', '-c', '-', '--admin', admin, '--json'], yamlConfig([a], 'admin:\n  listen: 127.0.0.1:0\n'));
+  const piped = await runCli(['diff', '-c', '-', '--admin', admin, '--json'], { input: yamlConfig([a], 'admin:\n  listen: 127.0.0.1:0\n') });
   assert.equal(piped.code, 1, piped.stderr);
   const doc = JSON.parse(piped.stdout) as { changes: string[]; running: { hash: string } };
   assert.deepEqual(doc.changes, [`-1 backend (${b})`]);
