@@ -23,7 +23,10 @@ export interface GitInfo {
 function git(args: string[], cwd: string, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     // GIT_OPTIONAL_LOCKS=0: `git status` must not take the index lock of the user's repository.
-    execFile('git', args, { cwd, timeout: timeoutMs, killSignal: 'SIGKILL', windowsHide: true, maxBuffer: 64 * 1024, env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' } },
+    // The repository's own config must not run programs as the daemon's user: no fsmonitor hook,
+    // no hooks, no pager, no external diff (its directory may be writable by others).
+    const safe = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.pager=cat', '-c', 'diff.external=', '--no-pager'];
+    execFile('git', [...safe, ...args], { cwd, timeout: timeoutMs, killSignal: 'SIGKILL', windowsHide: true, maxBuffer: 64 * 1024, env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' } },
       (err, stdout) => resolve(err ? undefined : stdout));
   });
 }

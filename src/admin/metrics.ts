@@ -116,7 +116,8 @@ export class Metrics {
     scraped(this.registry, () => this.#view.bytesMetric('out'));
     scraped(this.registry, () => this.#view.connectionsMetric());
     scraped(this.registry, () => this.#events.probesMetric());
-    scraped(this.registry, () => this.#events.ejectionsMetric(source.backends().map((b) => b.url)));
+    // A URL in two pools: one series.
+    scraped(this.registry, () => this.#events.ejectionsMetric([...new Set(source.backends().map((b) => b.url))]));
     this.retries = { get: async () => this.#view.retriesMetric() };
     this.reloads = new Counter({ name: 'yalb_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers });
     this.lastReloadSuccess = new Gauge({ name: 'yalb_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful config load.', registers });

@@ -70,7 +70,8 @@ export function createAdminServer(source: StatusSource, metrics: Metrics, auth: 
       return source.draining() ? send(503, 'text/plain', 'draining\n') : send(200, 'text/plain', 'ok\n');
     }
     const operator = source.operator && isOperatorPath(path ?? '/') ? source.operator : undefined;
-    if (operator && !hostAllowed(req.headers.host, opts.allowRemote ?? false)) return send(403, 'text/plain', '403 forbidden: Host must be a loopback name or an IP address\n');
+    // Loopback-only: every path but /healthz refuses a Host that is not a loopback name or an IP (DNS rebinding).
+    if (!hostAllowed(req.headers.host, opts.allowRemote ?? false)) return send(403, 'text/plain', '403 forbidden: Host must be a loopback name or an IP address\n');
     // The page holds no data: with allowRemote it loads without the token and asks for it once.
     if (operator && (path === '/' || path === '/index.html') && (opts.allowRemote || isLoopback(req.socket.remoteAddress))) return serveOperator(path ?? '/', req, res, operator);
     if (!authorized(req, opts)) {

@@ -253,7 +253,14 @@ export class Daemon {
         drainMs: opts.drainMs ?? 10_000,
         committed: (g) => d.#applySettings(g),
       });
-      await d.#tls.openRedirect(cfg, d.#handler, () => d.address.port);
+      // The HTTPS port as last seen: once a stop closes the listener, address() is null while the
+      // redirect listener still answers (it closes after the drain).
+      let httpsPort = d.address.port;
+      await d.#tls.openRedirect(cfg, d.#handler, () => {
+        const a = d.#gens.address as AddressInfo | null | undefined;
+        if (a) httpsPort = a.port;
+        return httpsPort;
+      });
       d.metrics.lastReloadSuccess.set(Date.now() / 1000);
       d.#recordReload({
         trigger: 'start', at: new Date().toISOString(), result: 'applied', durationMs: Math.round((performance.now() - began) * 10) / 10, hash: loaded.hash,
@@ -330,7 +337,7 @@ export class Daemon {
     const last = this.#lastReports.get(id);
     if (!last) return;
     this.#retired.add(last.tally);
-    this.#retired.retain(this.#gens.current.pool.backends.map((b) => b.url));
+    this.#retired.retain(this.#gens.current.backends.map((b) => b.url)); // every pool's backends
     this.#lastReports.delete(id);
   }
 
@@ -376,7 +383,8 @@ export class Daemon {
       generation: g.number,
       lastReload: this.reloader.lastReload,
       listen: formatListen({ host: g.config.listen.host, port: this.address?.port ?? g.config.listen.port }),
-      strategy: g.pool.description.strategy,
+      // Several pools: each has its own in `pools`; the top level says the top-level default.
+      strategy: g.pools.length > 1 ? g.config.strategy : g.pool.description.strategy,
       engine: g.engine.name,
       draining: this.#stopping,
       inFlight: this.#workers ? this.#reports.reduce((n, r) => n + r.inFlight, 0) : this.#handler.inFlight,

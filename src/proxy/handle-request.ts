@@ -144,8 +144,17 @@ function routeOf(served: Served, req: IncomingMessage): Route | undefined {
   if (hit.strip !== undefined) {
     req.url = stripPath(url, hit.strip);
     req.headers['x-forwarded-prefix'] = hit.strip.endsWith('/') && hit.strip.length > 1 ? hit.strip.slice(0, -1) : hit.strip;
+  } else if (req.headers['x-forwarded-prefix'] !== undefined) {
+    delete req.headers['x-forwarded-prefix']; // yalb owns it: a client's never reaches a backend
   }
   return hit.target;
+}
+
+/** routeOrOnly is the request's route: the one pool without routes: (a client's X-Forwarded-Prefix dropped), else routeOf. */
+function routeOrOnly(served: Served, req: IncomingMessage): Route | undefined {
+  if (served.routes !== undefined) return routeOf(served, req);
+  if (req.headers['x-forwarded-prefix'] !== undefined) delete req.headers['x-forwarded-prefix'];
+  return served;
 }
 
 /** verdictOf says how an attempt counts for the backend: a client abort never counts against it. */
@@ -161,8 +170,40 @@ export class ProxyHandler {
   inFlight = 0;
   /** served counts requests answered since start (for /status). */
   served = 0;
-  /** queue holds requests waiting for a backend slot (maxConnections); per process. */
-  readonly queue = new RequestQueue();
+  /**
+   * #queues hold requests waiting for a backend slot (maxConnections), one
+   * queue per pool (routes): a slot freed in one pool wakes that pool's
+   * waiters, never another's. Per process.
+   */
+  readonly #queues = new Map<string, RequestQueue>();
+
+  /** queue is every pool's queue summed: waiting now, and turned away since start (for /status and /metrics). */
+  get queue(): { length: number; full: number; timedOut: number } {
+    let length = 0;
+    let full = 0;
+    let timedOut = 0;
+    for (const q of this.#queues.values()) {
+      length += q.length;
+      full += q.full;
+      timedOut += q.timedOut;
+    }
+    return { length, full, timedOut };
+  }
+
+  #queueOf(pool: string): RequestQueue {
+    let q = this.#queues.get(pool);
+    if (!q) {
+      q = new RequestQueue();
+      this.#queues.set(pool, q);
+    }
+    return q;
+  }
+
+  /** #release wakes the longest waiter of `pool`'s queue, if any: a slot of that pool is free. */
+  #release(pool: string): void {
+    const q = this.#queues.get(pool);
+    if (q !== undefined && q.length > 0) q.release();
+  }
   /** #failedAt: when each backend last failed an attempt (for #isolated). */
   readonly #failedAt = new Map<string, number>();
   /**
@@ -223,7 +264,7 @@ export class ProxyHandler {
     if (looped(req, via)) return fail('loop');
     if (hostHeaders(req) > 1) return fail('bad-host');
     // One pool (no routes:): the generation is the route, no lookup.
-    const route = served.routes === undefined ? served : routeOf(served, req);
+    const route = routeOrOnly(served, req);
     if (route === undefined) return fail('no-route');
     const { pool, settings: s, engine } = route;
     poolName = pool.name;
@@ -291,7 +332,7 @@ export class ProxyHandler {
         pool.end(b, verdict, verdict === 'ok' ? '' : failureOf(outcome)); // no string built for a success
         this.#d.observer.attempted?.(b.url, outcome);
         if (verdict === 'failed') this.#failedAt.set(b.url, performance.now());
-        if (this.queue.length > 0) this.queue.release(); // a slot is free: the longest waiter picks again
+        this.#release(pool.name); // a slot is free: the pool's longest waiter picks again
         if (retryHeld) {
           budget.releaseRetry();
           retryHeld = false;
@@ -390,7 +431,7 @@ export class ProxyHandler {
       socket.end(`HTTP/1.1 ${line}\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: ${code}\r\n\r\n`);
       return;
     }
-    const route = served.routes === undefined ? served : routeOf(served, req);
+    const route = routeOrOnly(served, req);
     if (route === undefined) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\nX-Yalb-Error: YALB_ERR_NO_ROUTE\r\n\r\n');
       return;
@@ -428,7 +469,7 @@ export class ProxyHandler {
           again = r.connectFailed === true && !socket.destroyed;
         } finally {
           pool.end(b, verdict, reason);
-          if (this.queue.length > 0) this.queue.release();
+          this.#release(pool.name);
         }
         if (!again) return;
         b = attempt < s.maxAttempts ? pool.select(tried, key) : undefined;
@@ -473,7 +514,7 @@ export class ProxyHandler {
       let front = false;
       for (;;) {
         if (clientGone(res)) return 'client-abort';
-        const r = await this.queue.wait(q.size, deadline - performance.now(), (c) => { cancel = c; }, front);
+        const r = await this.#queueOf(pool.name).wait(q.size, deadline - performance.now(), (c) => { cancel = c; }, front);
         if (r === 'full') return 'queue-full';
         if (r === 'timeout') return 'queue-timeout';
         if (r === 'gone') return 'client-abort';

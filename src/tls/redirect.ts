@@ -11,6 +11,12 @@ import type { ProxyHandler } from '../proxy/handle-request.js';
 
 /** ACME_PREFIX is the path of ACME HTTP-01 challenges (RFC 8555 §8.3). */
 export const ACME_PREFIX = '/.well-known/acme-challenge/';
+/**
+ * ACME_PATH is a challenge request: the prefix and one base64url token
+ * (RFC 8555 §8.3), nothing else, so `/.well-known/acme-challenge/../admin`
+ * is redirected, never proxied over plain HTTP.
+ */
+const ACME_PATH = /^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]+$/;
 
 // A host name, an IPv4 address or a bracketed IPv6 one, with an optional port: nothing else goes into a Location.
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -27,11 +33,16 @@ export function redirectLocation(host: string | undefined, url: string, httpsPor
 export function createRedirectListener(handler: ProxyHandler, httpsPort: () => number): http.Server {
   const server = http.createServer({ headersTimeout: 15_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
     const url = req.url ?? '/';
-    if (url.startsWith(ACME_PREFIX)) {
+    if (ACME_PATH.test(url)) {
       handler.handle(req, res).catch(() => res.destroy());
       return;
     }
-    const location = redirectLocation(req.headers.host, url, httpsPort());
+    let location: string | undefined;
+    try {
+      location = redirectLocation(req.headers.host, url, httpsPort());
+    } catch {
+      location = undefined; // never let a request throw in a listener's handler
+    }
     if (!location) {
       res.writeHead(400, { 'content-type': 'text/plain', 'x-yalb-error': 'YALB_ERR_BAD_REQUEST', connection: 'close' });
       res.end('400 Bad Request: missing or invalid Host header\n');

@@ -180,4 +180,8 @@ test('loopback-only admin: a Host that is not loopback or an IP is refused (DNS 
   assert.equal((await request(`${admin}/api/history`, { headers: { host: 'localhost:9090' } })).status, 200);
   assert.equal((await request(`${admin}/`, { headers: { host: 'evil.example.com:9090' } })).status, 403);
   assert.equal((await request(`${admin}/api/config`, { headers: { host: 'evil.example.com' } })).status, 403);
+  assert.equal((await request(`${admin}/status`, { headers: { host: 'evil.example.com' } })).status, 403, '/status too');
+  assert.equal((await request(`${admin}/metrics`, { headers: { host: 'evil.example.com' } })).status, 403, '/metrics too');
+  assert.equal((await request(`${admin}/status`, { headers: { host: 'localhost' } })).status, 200);
+  assert.equal((await request(`${admin}/healthz`, { headers: { host: 'evil.example.com' } })).status, 200, '/healthz tells nothing');
 });

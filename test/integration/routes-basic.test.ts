@@ -207,6 +207,27 @@ routes:
   assert.match(metrics, new RegExp(`yalb_backend_requests_total\\{backend="${api!.url}",code_class="2xx"\\} 3\\n`));
 });
 
+test('X-Forwarded-Prefix is yalb\'s: set by a stripping route, a client\'s dropped elsewhere (with and without routes:)', async (t) => {
+  const [b] = await startBackends(t, 1);
+  const { url } = await startTestDaemon(t, `listen: 127.0.0.1:0
+pools:
+  api: { backends: [ { url: "${b!.url}" } ] }
+routes:
+  - { match: { pathPrefix: /api/, stripPrefix: true }, pool: api }
+  - { pool: api }
+`);
+  const spoof = { 'x-forwarded-prefix': '/admin' };
+  await request(`${url}/api/users`, { headers: spoof });
+  assert.equal(b!.seen.at(-1)!.url, '/users');
+  assert.equal(b!.seen.at(-1)!.headers['x-forwarded-prefix'], '/api');
+  await request(`${url}/other`, { headers: spoof });
+  assert.equal(b!.seen.at(-1)!.headers['x-forwarded-prefix'], undefined, 'no strip: the client\'s is dropped');
+  const [c] = await startBackends(t, 1);
+  const one = await startTestDaemon(t, `listen: 127.0.0.1:0\nbackends: [ { url: "${c!.url}" } ]\n`);
+  await request(`${one.url}/x`, { headers: spoof });
+  assert.equal(c!.seen.at(-1)!.headers['x-forwarded-prefix'], undefined, 'one pool: the client\'s is dropped');
+});
+
 test('WebSocket upgrades are routed too: by path with strip, and 404 without a route', async (t) => {
   const upgradedAt: string[] = [];
   const ws = await startServer(t, (_req, res) => { res.writeHead(426); res.end(); }, (req, socket) => {

@@ -10,6 +10,7 @@ import { startBackends } from '../helpers/backend.js';
 import { hasOpenssl, makeCert, peerCertificate } from '../helpers/certs.js';
 import { request, startTestDaemon, tempDir, yamlConfig } from '../helpers/daemon.js';
 import { deadPort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = hasOpenssl() ? false : 'openssl is not installed (apt-get install -y openssl)';
 
@@ -87,6 +88,28 @@ test('SNI picks the certificate whose names match (exact, then RFC 6125 wildcard
   assert.equal((await httpsGet(port, '/', { host: 'api.test' }, 'api.test')).status, 200);
 });
 
+test('a stop with a request in flight: the redirect listener keeps answering 308 (the HTTPS listener already closed) and the daemon stops cleanly', { skip }, async (t) => {
+  const dir = tempDir(t);
+  const site = makeCert(dir, 'site', ['site.test']);
+  const [b] = await startBackends(t, 1);
+  const redirect = await deadPort();
+  const { daemon } = await startTestDaemon(t, yamlConfig([b!.url], `tls:\n  cert: ${site.cert}\n  key: ${site.key}\n  redirectHttp: 127.0.0.1:${redirect}\n`), { dir });
+  const port = daemon.address.port;
+  b!.behaviour = { kind: 'stall' };
+  const pending = httpsGet(port, '/slow').catch(() => undefined);
+  await waitFor(() => b!.seen.some((s) => s.url === '/slow'), { what: 'the request reached the backend' });
+  const stopped = daemon.stop();
+  // address() is null once the HTTPS listener has closed (the drain goes on).
+  await waitFor(() => ((daemon.address as unknown) == null ? true : undefined), { what: 'the HTTPS listener closed' });
+  const r = await request(`http://127.0.0.1:${redirect}/x`, { headers: { host: 'site.test' } });
+  assert.equal(r.status, 308);
+  assert.equal(r.headers.location, `https://site.test:${port}/x`);
+  b!.behaviour = { kind: 'ok' };
+  await b!.stop();
+  await pending;
+  await stopped;
+});
+
 test('tls.certificates alone: the first pair is the default', { skip }, async (t) => {
   const dir = tempDir(t);
   const first = makeCert(dir, 'first', ['first.test']);
@@ -121,4 +144,8 @@ test('tls.redirectHttp answers 308 to the same host and path on HTTPS; ACME chal
   assert.equal(b!.hits, 1);
   assert.equal(b!.seen.at(-1)!.url, '/.well-known/acme-challenge/tok3n');
   assert.equal(b!.seen.at(-1)!.headers['x-forwarded-proto'], 'http');
+  // Only a challenge token is proxied over plain HTTP: a path that climbs out of the prefix is redirected.
+  const climb = await request(`${plain}/.well-known/acme-challenge/../../admin`, { headers: { host: 'site.test' } });
+  assert.equal(climb.status, 308);
+  assert.equal(b!.hits, 1, 'not proxied');
 });
