@@ -79,7 +79,9 @@ try {
     const port = await freePort();
     const adminPort = await freePort();
     const cfg = path.join(dir, `lb${i}.yaml`);
-    writeFileSync(cfg, `listen: 127.0.0.1:${port}\nengine: undici\nbackends:\n  - url: ${backendUrl}\nadmin:\n  listen: 127.0.0.1:${adminPort}\n`);
+    // CPU_BENCH_YAML: more lb.yaml lines for both builds (e.g. an access log), "{dir}" = the temp dir.
+    const extra = (process.env.CPU_BENCH_YAML ?? '').replaceAll('{dir}', dir);
+    writeFileSync(cfg, `listen: 127.0.0.1:${port}\nengine: undici\nbackends:\n  - url: ${backendUrl}\nadmin:\n  listen: 127.0.0.1:${adminPort}\n${extra ? `${extra}\n` : ''}`);
     const child = spawn(process.execPath, [b.cli, 'start', '-c', cfg, '--pid-file', path.join(dir, `yalb${i}.pid`)], { stdio: 'ignore' });
     children.push(child);
     const url = `http://127.0.0.1:${port}/`;
