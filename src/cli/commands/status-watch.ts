@@ -54,9 +54,8 @@ export function renderFrame(s: StatusDocument, series: SeriesDoc | undefined, co
     const ms = (v: number | null) => (v === null ? '-' : `${v} ms`);
     out.push(`last minute: ${m.rps} req/s, 5xx ${pct(m.errorRate)}, p50 ${ms(m.p50Ms)}, p99 ${ms(m.p99Ms)}, retries ${m.retries}, codes ${codes}`);
   }
-  const pools: PoolView[] = (s as StatusDocument & { pools?: PoolView[] }).pools?.length
-    ? (s as StatusDocument & { pools: PoolView[] }).pools
-    : [{ name: 'default', strategy: s.strategy, backends: s.backends }];
+  // /status always has pools (one, "default", without pools:); an older daemon's has none.
+  const pools: PoolView[] = s.pools?.length ? s.pools : [{ name: 'default', strategy: s.strategy, backends: s.backends }];
   for (const p of pools) {
     const up = p.backends.filter((b) => b.state === 'up').length;
     out.push('', `pool ${p.name} (${p.strategy}): ${up}/${p.backends.length} up`);
