@@ -88,13 +88,19 @@ test('SNI picks the certificate whose names match (exact, then RFC 6125 wildcard
   assert.equal((await httpsGet(port, '/', { host: 'api.test' }, 'api.test')).status, 200);
 });
 
-test('a stop with a request in flight: the redirect listener keeps answering 308 (the HTTPS listener already closed) and the daemon stops cleanly', { skip }, async (t) => {
+/** startRedirecting starts one backend and a daemon on HTTPS (site.test) with tls.redirectHttp on a free port. */
+async function startRedirecting(t: Parameters<typeof tempDir>[0]) {
   const dir = tempDir(t);
   const site = makeCert(dir, 'site', ['site.test']);
   const [b] = await startBackends(t, 1);
   const redirect = await deadPort();
   const { daemon } = await startTestDaemon(t, yamlConfig([b!.url], `tls:\n  cert: ${site.cert}\n  key: ${site.key}\n  redirectHttp: 127.0.0.1:${redirect}\n`), { dir });
   const port = daemon.address.port;
+  return { daemon, b: b!, redirect, port };
+}
+
+test('a stop with a request in flight: the redirect listener keeps answering 308 (the HTTPS listener already closed) and the daemon stops cleanly', { skip }, async (t) => {
+  const { daemon, b, redirect, port } = await startRedirecting(t);
   b!.behaviour = { kind: 'stall' };
   const pending = httpsGet(port, '/slow').catch(() => undefined);
   await waitFor(() => b!.seen.some((s) => s.url === '/slow'), { what: 'the request reached the backend' });
@@ -122,12 +128,7 @@ test('tls.certificates alone: the first pair is the default', { skip }, async (t
 });
 
 test('tls.redirectHttp answers 308 to the same host and path on HTTPS; ACME challenges go to the pool', { skip }, async (t) => {
-  const dir = tempDir(t);
-  const site = makeCert(dir, 'site', ['site.test']);
-  const [b] = await startBackends(t, 1);
-  const redirect = await deadPort();
-  const { daemon } = await startTestDaemon(t, yamlConfig([b!.url], `tls:\n  cert: ${site.cert}\n  key: ${site.key}\n  redirectHttp: 127.0.0.1:${redirect}\n`), { dir });
-  const port = daemon.address.port;
+  const { daemon, b, redirect, port } = await startRedirecting(t);
   const plain = `http://127.0.0.1:${redirect}`;
 
   const r = await request(`${plain}/shop/cart?id=7&x=%2F`, { method: 'POST', headers: { host: 'site.test:8080' }, body: 'x' });
