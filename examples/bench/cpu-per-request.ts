@@ -68,7 +68,9 @@ async function load(url: string, n: number, conns = 20): Promise<void> {
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'yalb-cpu-'));
 const children: ChildProcess[] = [];
-const backend = http.createServer((_req, res) => res.end('hello\n'));
+// CPU_BENCH_BYTES: the size of each answer (default 6 bytes; e.g. 65536 for the 64 KiB workload).
+const answer = process.env.CPU_BENCH_BYTES ? Buffer.alloc(Number(process.env.CPU_BENCH_BYTES), 'x') : Buffer.from('hello\n');
+const backend = http.createServer((_req, res) => res.end(answer));
 await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
 const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
 
